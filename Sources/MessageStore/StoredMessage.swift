@@ -1,0 +1,121 @@
+/// A message as it is stored and served back: the spec's item, attribute for attribute.
+///
+/// Both stores keep this shape (DynamoDB as an item, SQLite as a row with the same column
+/// names), and it encodes to the spec's JSON with the spec's attribute names in the spec's
+/// order, so a `GET` answers the same bytes whichever store is behind it.
+public struct StoredMessage: Sendable, Hashable {
+    /// Qualia's order identifier, such as `QO-123456`.
+    public var orderID: String
+    /// Qualia's message identifier, unique within an order and type.
+    public var messageID: String
+    /// Whether the message was received or sent.
+    public var messageType: MessageType
+    /// Name of the message's sender.
+    public var fromName: String
+    /// The message body, exactly as sent (it may be empty).
+    public var text: String
+    /// When the message was created, the ISO 8601 text exactly as Qualia sent it.
+    public var createdDate: String
+    /// Whether the message has been read.
+    public var read: Bool
+    /// The delivery's `timestamp`, as Unix time in milliseconds.
+    public var timestamp: Int64
+    /// When this service stored the message, ISO 8601 in UTC (`2025-10-28T10:30:05Z`).
+    public var storedAt: String
+    /// Qualia's human-facing order number, when sent.
+    public var orderNumber: String?
+    /// The message's attachments, when sent.
+    public var attachments: [Attachment]?
+
+    /// Creates a stored message.
+    public init(
+        orderID: String,
+        messageID: String,
+        messageType: MessageType,
+        fromName: String,
+        text: String,
+        createdDate: String,
+        read: Bool,
+        timestamp: Int64,
+        storedAt: String,
+        orderNumber: String? = nil,
+        attachments: [Attachment]? = nil
+    ) {
+        self.orderID = orderID
+        self.messageID = messageID
+        self.messageType = messageType
+        self.fromName = fromName
+        self.text = text
+        self.createdDate = createdDate
+        self.read = read
+        self.timestamp = timestamp
+        self.storedAt = storedAt
+        self.orderNumber = orderNumber
+        self.attachments = attachments
+    }
+
+    /// The partition key: `MESSAGE#{order_id}`.
+    public var partitionKey: String { Self.partitionKey(orderID: orderID) }
+
+    /// The sort key: `{message_type}#{message_id}`.
+    public var sortKey: String { Self.sortKeyPrefix(for: messageType) + messageID }
+
+    /// The partition key that holds every message of one order.
+    public static func partitionKey(orderID: String) -> String { "MESSAGE#" + orderID }
+
+    /// The prefix shared by the sort keys of every message of one type.
+    public static func sortKeyPrefix(for type: MessageType) -> String { type.rawValue + "#" }
+}
+
+extension StoredMessage: Codable {
+    /// The spec's stored attribute names.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case partitionKey = "PK"
+        case sortKey = "SK"
+        case orderID = "orderId"
+        case messageID = "messageId"
+        case messageType
+        case fromName
+        case text
+        case createdDate
+        case read
+        case timestamp
+        case storedAt
+        case orderNumber
+        case attachments
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            orderID: try container.decode(String.self, forKey: .orderID),
+            messageID: try container.decode(String.self, forKey: .messageID),
+            messageType: try container.decode(MessageType.self, forKey: .messageType),
+            fromName: try container.decode(String.self, forKey: .fromName),
+            text: try container.decode(String.self, forKey: .text),
+            createdDate: try container.decode(String.self, forKey: .createdDate),
+            read: try container.decode(Bool.self, forKey: .read),
+            timestamp: try container.decode(Int64.self, forKey: .timestamp),
+            storedAt: try container.decode(String.self, forKey: .storedAt),
+            orderNumber: try container.decodeIfPresent(String.self, forKey: .orderNumber),
+            attachments: try container.decodeIfPresent([Attachment].self, forKey: .attachments)
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(partitionKey, forKey: .partitionKey)
+        try container.encode(sortKey, forKey: .sortKey)
+        try container.encode(orderID, forKey: .orderID)
+        try container.encode(messageID, forKey: .messageID)
+        try container.encode(messageType, forKey: .messageType)
+        try container.encode(fromName, forKey: .fromName)
+        try container.encode(text, forKey: .text)
+        try container.encode(createdDate, forKey: .createdDate)
+        try container.encode(read, forKey: .read)
+        try container.encode(timestamp, forKey: .timestamp)
+        try container.encode(storedAt, forKey: .storedAt)
+        try container.encodeIfPresent(orderNumber, forKey: .orderNumber)
+        try container.encodeIfPresent(attachments, forKey: .attachments)
+    }
+}

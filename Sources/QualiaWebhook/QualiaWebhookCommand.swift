@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import WebhookApp
+
+/// The `qualia-webhook` command: parses arguments and hands over to `WebhookApp`.
+@main
+struct QualiaWebhookCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qualia-webhook",
+        abstract: "Receives Qualia message webhooks, stores them durably and serves them back.",
+        subcommands: [Serve.self, SendTest.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// `serve`: runs the HTTP service until SIGTERM or SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the webhook service (the default). Configured by environment variables and .env."
+    )
+
+    @Option(help: "The .env file to read, under the process environment.")
+    var envFile = ".env"
+
+    func run() async throws {
+        let configuration: AppConfiguration
+        do {
+            configuration = try AppConfiguration(environment: AppConfiguration.environment(dotEnvPath: envFile))
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: configuration.logLevel) }
+        let logger = Logger(label: "qualia-webhook")
+        do {
+            let app = try await buildApplication(configuration, logger: logger)
+            logger.info(
+                "Starting qualia-webhook",
+                metadata: [
+                    "host": .string(configuration.host), "port": .stringConvertible(configuration.port),
+                    "store": .string(configuration.store.rawValue),
+                ]
+            )
+            try await app.runService()
+        } catch {
+            logger.critical("qualia-webhook stopped", metadata: ["error": .string(String(describing: error))])
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `send-test`: the spec's test script, against a running server.
+struct SendTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send-test",
+        abstract: "Send a received and a sent message to a running server, then list them back; exit 1 if any step fails."
+    )
+
+    @Option(help: "The server's base URL.")
+    var url = "http://localhost:8000"
+
+    @Option(help: "The webhook user name (default: WEBHOOK_USERNAME from the environment or .env).")
+    var user: String?
+
+    @Option(help: "The webhook password (default: WEBHOOK_PASSWORD from the environment or .env).")
+    var password: String?
+
+    @Option(help: "The order id to use (default: a fresh QO-SENDTEST-… id).")
+    var orderId: String?
+
+    func run() async throws {
+        let environment = (try? AppConfiguration.environment()) ?? ProcessInfo.processInfo.environment
+        guard let user = user ?? environment["WEBHOOK_USERNAME"], let password = password ?? environment["WEBHOOK_PASSWORD"] else {
+            throw ValidationError("Give --user and --password, or set WEBHOOK_USERNAME and WEBHOOK_PASSWORD.")
+        }
+        let runner = SendTestRunner(baseURL: url, credentials: BasicCredentials(username: user, password: password), orderID: orderId)
+        let steps = await runner.run { step in
+            let number = step.title
+            print("\(step.passed ? "PASS" : "FAIL")  \(number)")
+            print("      \(step.request) -> \(step.status.map(String.init) ?? "no response")")
+            if !step.body.isEmpty { print("      \(step.body)") }
+            if let failure = step.failure { print("      \(failure)") }
+        }
+        let failed = steps.filter { !$0.passed }.count
+        print("\(steps.count - failed) passed, \(failed) failed")
+        if failed > 0 { throw ExitCode.failure }
+    }
+}

@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+import MessageStore
+
+/// Builds the whole service from its configuration: opens the configured store and returns
+/// the application, ready to run. The executable and the tests both call this.
+/// - Throws: ``MessageStoreError`` when the store cannot be opened.
+public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    let store = try await openStore(configuration, logger: logger)
+    return buildApplication(configuration, store: store, logger: logger)
+}
+
+/// Builds the service over a store that is already open. The application owns the store
+/// from then on and shuts it down after the HTTP server has stopped.
+public func buildApplication(_ configuration: AppConfiguration, store: any MessageStore, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: WebhookRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: ErrorMiddleware())
+
+    HealthController(store: store).addRoutes(to: router)
+    let webhook = router.group("webhook")
+        .add(middleware: BasicAuthMiddleware(verifier: CredentialVerifier(accepting: [configuration.credentials])))
+    MessageController(store: store, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: webhook)
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "qualia-webhook"),
+        // Services stop in reverse order: the server drains first, then the store closes.
+        services: [MessageStoreService(store: store, logger: logger)],
+        logger: logger
+    )
+}
+
+/// Opens the store that the configuration selects.
+/// - Throws: ``MessageStoreError`` when it cannot be opened.
+public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> any MessageStore {
+    switch configuration.store {
+    case .sqlite:
+        return try await SQLiteMessageStore.open(.init(path: configuration.sqlitePath), logger: logger)
+    case .dynamodb:
+        throw MessageStoreError.failed("STORE=dynamodb is not available in this version; use STORE=sqlite")
+    }
+}

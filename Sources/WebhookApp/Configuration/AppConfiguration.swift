@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+
+/// Everything the service reads from its environment, checked once at start-up.
+///
+/// Read from the process environment and a `.env` file in the working directory; the
+/// environment wins. The variable names are an interface: deployment scripts rely on them.
+public struct AppConfiguration: Sendable {
+    /// Which store keeps the messages.
+    public enum StoreKind: String, Sendable, CaseIterable {
+        /// The embedded SQLite file (the default).
+        case sqlite
+        /// An Amazon DynamoDB table.
+        case dynamodb
+    }
+
+    /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD` (required): the HTTP Basic credentials that
+    /// Qualia and readers must present.
+    public var credentials: BasicCredentials
+    /// `HOST`: the address to listen on. Default `127.0.0.1`; use `0.0.0.0` in a container.
+    public var host: String
+    /// `PORT`: the TCP port to listen on. Default `8000`.
+    public var port: Int
+    /// `STORE`: `sqlite` (default) or `dynamodb`.
+    public var store: StoreKind
+    /// `SQLITE_PATH`: the SQLite database file. Default `data/messages.sqlite`; its folder is
+    /// created on start.
+    public var sqlitePath: String
+    /// `AWS_REGION`: the DynamoDB table's region. Default `us-east-1`.
+    public var awsRegion: String
+    /// `DYNAMODB_TABLE`: the DynamoDB table's name; required with `STORE=dynamodb`.
+    public var dynamoDBTable: String?
+    /// `MAX_BODY_BYTES`: the largest request body accepted, in bytes. Default 262144 (256 KiB).
+    public var maxBodyBytes: Int
+    /// `LOG_LEVEL`: `trace`, `debug`, `info` (default), `notice`, `warning`, `error` or `critical`.
+    public var logLevel: Logger.Level
+
+    /// Creates a configuration directly (tests build their own).
+    public init(
+        credentials: BasicCredentials,
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        store: StoreKind = .sqlite,
+        sqlitePath: String = "data/messages.sqlite",
+        awsRegion: String = "us-east-1",
+        dynamoDBTable: String? = nil,
+        maxBodyBytes: Int = 256 * 1024,
+        logLevel: Logger.Level = .info
+    ) {
+        self.credentials = credentials
+        self.host = host
+        self.port = port
+        self.store = store
+        self.sqlitePath = sqlitePath
+        self.awsRegion = awsRegion
+        self.dynamoDBTable = dynamoDBTable
+        self.maxBodyBytes = maxBodyBytes
+        self.logLevel = logLevel
+    }
+
+    /// Reads the configuration from variables, reporting every missing or bad one at once.
+    /// - Throws: ``ConfigurationError``.
+    public init(environment: [String: String]) throws {
+        var problems: [String] = []
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
+            guard let text = value(name) else { return defaultValue }
+            guard let number = Int(text), range.contains(number) else {
+                problems.append("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                return defaultValue
+            }
+            return number
+        }
+
+        let username = value("WEBHOOK_USERNAME")
+        let password = value("WEBHOOK_PASSWORD")
+        if username == nil { problems.append("WEBHOOK_USERNAME is not set") }
+        if password == nil { problems.append("WEBHOOK_PASSWORD is not set") }
+
+        let port = integer("PORT", default: 8000, in: 0...65535)
+        let maxBodyBytes = integer("MAX_BODY_BYTES", default: 256 * 1024, in: 1024...(16 * 1024 * 1024))
+
+        var store = StoreKind.sqlite
+        if let name = value("STORE") {
+            if let kind = StoreKind(rawValue: name.lowercased()) {
+                store = kind
+            } else {
+                problems.append("STORE must be \"sqlite\" or \"dynamodb\"")
+            }
+        }
+        let dynamoDBTable = value("DYNAMODB_TABLE")
+        if store == .dynamodb && dynamoDBTable == nil {
+            problems.append("DYNAMODB_TABLE is not set, and STORE=dynamodb needs it")
+        }
+
+        var logLevel = Logger.Level.info
+        if let name = value("LOG_LEVEL") {
+            if let level = Logger.Level(rawValue: name.lowercased()) {
+                logLevel = level
+            } else {
+                problems.append("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+
+        guard problems.isEmpty, let username, let password else { throw ConfigurationError(problems: problems) }
+        self.init(
+            credentials: BasicCredentials(username: username, password: password),
+            host: value("HOST") ?? "127.0.0.1",
+            port: port,
+            store: store,
+            sqlitePath: value("SQLITE_PATH") ?? "data/messages.sqlite",
+            awsRegion: value("AWS_REGION") ?? "us-east-1",
+            dynamoDBTable: dynamoDBTable,
+            maxBodyBytes: maxBodyBytes,
+            logLevel: logLevel
+        )
+    }
+
+    /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).
+    /// - Throws: ``DotEnv/ParseError`` when the file exists but cannot be read.
+    public static func environment(
+        dotEnvPath: String = ".env",
+        processEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [String: String] {
+        try DotEnv.load(path: dotEnvPath).merging(processEnvironment) { _, fromProcess in fromProcess }
+    }
+}
+
+/// The configuration is incomplete or wrong; lists every problem, never a secret's value.
+public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
+    /// One sentence per problem.
+    public var problems: [String]
+
+    public var description: String {
+        "qualia-webhook cannot start:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\nSet these in the environment or in a .env file in the working directory (see .env.example)."
+    }
+}

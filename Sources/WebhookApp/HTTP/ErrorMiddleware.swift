@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+import MessageStore
+
+/// The one place where errors become HTTP answers: whatever a route throws leaves as a
+/// ``WebhookError``'s JSON body. Unexpected errors are logged and answered 500 without detail.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try Self.webhookError(for: error, logger: context.logger).response(from: request, context: context)
+        }
+    }
+
+    static func webhookError(for error: any Error, logger: Logger) -> WebhookError {
+        switch error {
+        case let error as WebhookError:
+            return error
+        case let error as MessageStoreError:
+            logger.error("Message store failed", metadata: ["error": .string(error.description)])
+            return error.kind == .unavailable ? .storeUnavailable : .internalError
+        case let error as HTTPError:
+            switch error.status {
+            case .notFound: return .notFound
+            case .contentTooLarge: return .payloadTooLarge(limit: nil)
+            case .methodNotAllowed:
+                return WebhookError(status: .methodNotAllowed, code: "method_not_allowed", message: "This endpoint does not allow that method.")
+            case let status where (400..<500).contains(status.code):
+                return WebhookError(status: status, code: "bad_request", message: WebhookError.badRequest.message)
+            default:
+                logger.error("Request failed", metadata: ["error": .string(String(describing: error))])
+                return .internalError
+            }
+        default:
+            logger.error("Request failed", metadata: ["error": .string(String(describing: error))])
+            return .internalError
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import HTTPTypes
+import Hummingbird
+
+/// Every error answer of the service: an HTTP status and a JSON body with a stable code.
+///
+/// The body is `{"error": code, "message": …, "request_id": …}`, plus `fields` for
+/// validation failures. Messages are written for the client and never carry internals:
+/// the cause of a 5xx goes to the log, not the response.
+public struct WebhookError: Error, Sendable, HTTPResponseError {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// A stable, machine-readable code such as `validation_failed`.
+    public var code: String
+    /// What went wrong, for people.
+    public var message: String
+    /// The invalid fields, for validation failures.
+    public var fields: [FieldError]?
+    /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
+    public var headers: HTTPFields
+
+    /// Creates an error answer.
+    public init(status: HTTPResponse.Status, code: String, message: String, fields: [FieldError]? = nil, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers
+    }
+
+    /// 401: credentials missing or wrong.
+    public static let unauthorized = WebhookError(
+        status: .unauthorized, code: "unauthorized", message: "Missing or invalid credentials.",
+        headers: [.wwwAuthenticate: "Basic realm=\"qualia-webhook\", charset=\"UTF-8\""]
+    )
+
+    /// 400: the body is not JSON.
+    public static let invalidJSON = WebhookError(
+        status: .badRequest, code: "invalid_json", message: "The request body is not valid JSON."
+    )
+
+    /// 400: the request is JSON but some fields are wrong.
+    public static func validationFailed(_ fields: [FieldError]) -> WebhookError {
+        WebhookError(
+            status: .badRequest, code: "validation_failed",
+            message: fields.count == 1 ? "1 field is invalid." : "\(fields.count) fields are invalid.", fields: fields
+        )
+    }
+
+    /// 413: the body is larger than the configured limit.
+    public static func payloadTooLarge(limit: Int?) -> WebhookError {
+        let message = limit.map { "The request body is larger than \($0) bytes." } ?? "The request body is too large."
+        return WebhookError(status: .contentTooLarge, code: "payload_too_large", message: message)
+    }
+
+    /// 404: no such route.
+    public static let notFound = WebhookError(status: .notFound, code: "not_found", message: "No such endpoint.")
+
+    /// 503: the store cannot be reached right now; Qualia retries.
+    public static let storeUnavailable = WebhookError(
+        status: .serviceUnavailable, code: "store_unavailable",
+        message: "The message store is unavailable. Nothing was stored; try again later.",
+        headers: [.retryAfter: "1"]
+    )
+
+    /// 500: anything unexpected; the cause is in the log.
+    public static let internalError = WebhookError(
+        status: .internalServerError, code: "internal_error",
+        message: "The server could not complete the request. Nothing was stored unless a later request says so."
+    )
+
+    /// 400 for any other bad request that Hummingbird reports.
+    public static let badRequest = WebhookError(status: .badRequest, code: "bad_request", message: "The request is malformed.")
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        ErrorBody(error: self, requestID: context.id).jsonResponse(status: status, headers: headers)
+    }
+}
+
+/// `{"error": code, "message": …, "request_id": …, "fields": [{"field", "message"}]}`.
+private struct ErrorBody: JSONWritable {
+    var error: WebhookError
+    var requestID: String
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { body in
+            body.field("error", error.code)
+            body.field("message", error.message)
+            body.field("request_id", requestID)
+            if let fields = error.fields {
+                body.key("fields")
+                body.array(fields) { list, field in
+                    list.object { object in
+                        object.field("field", field.field)
+                        object.field("message", field.message)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Hummingbird
+
+/// The per-request context: Hummingbird's core storage plus when the request arrived.
+///
+/// The request id lives where Hummingbird keeps it, in the logger's `hb.request.id`
+/// metadata (`context.id`); ``RequestIDMiddleware`` sets it, and the JSON log handler
+/// prints it as `request_id`.
+public struct WebhookRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// When the request's head arrived, for `response_time_ms`.
+    public let receivedAt: ContinuousClock.Instant
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        receivedAt = .now
+    }
+
+    /// Milliseconds since the request arrived, rounded to hundredths.
+    var elapsedMilliseconds: Double {
+        let elapsed = ContinuousClock.now - receivedAt
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return (milliseconds * 100).rounded() / 100
+    }
+}

@@ -1,0 +1,217 @@
+import MessageStore
+
+/// A message webhook from Qualia that passed validation.
+///
+/// Built only by ``validate(_:)``, which checks every field and reports every problem at once.
+/// Fields Qualia may add in future are ignored, so a new field never breaks delivery.
+public struct WebhookPayload: Sendable, Hashable {
+    /// Qualia's order identifier: `QO-` and at least one more character.
+    public var orderID: String
+    /// Qualia's message identifier, never empty.
+    public var messageID: String
+    /// Qualia's human-facing order number, when sent.
+    public var orderNumber: String?
+    /// Name of the sender, never empty.
+    public var fromName: String
+    /// The message body, exactly as sent; may be empty.
+    public var text: String
+    /// When the message was created, ISO 8601 as sent.
+    public var createdDate: String
+    /// Whether the message has been read (`false` when not sent).
+    public var read: Bool
+    /// The message's attachments, when sent.
+    public var attachments: [Attachment]?
+    /// Whether the message was received or sent.
+    public var messageType: MessageType
+    /// The delivery's `timestamp`, ISO 8601 as sent.
+    public var timestamp: String
+    /// ``timestamp`` as Unix milliseconds.
+    public var timestampMilliseconds: Int64
+
+    /// The item to store for this message.
+    /// - Parameter storedAt: When it is being stored, as Unix milliseconds.
+    public func storedMessage(storedAt: Int64) -> StoredMessage {
+        StoredMessage(
+            orderID: orderID,
+            messageID: messageID,
+            messageType: messageType,
+            fromName: fromName,
+            text: text,
+            createdDate: createdDate,
+            read: read,
+            timestamp: timestampMilliseconds,
+            storedAt: ISO8601.string(fromUnixMilliseconds: storedAt),
+            orderNumber: orderNumber,
+            attachments: attachments
+        )
+    }
+}
+
+extension WebhookPayload {
+    /// Validates a decoded JSON body.
+    /// - Returns: the payload, or every field error found.
+    static func validate(_ json: JSONValue) -> Result<WebhookPayload, ValidationFailure> {
+        guard case .object(let object) = json else {
+            return .failure(ValidationFailure(fields: [FieldError(field: "body", message: "must be a JSON object")]))
+        }
+        var fields = FieldReader(object: object)
+
+        let orderID = fields.orderID("order_id")
+        let messageID = fields.requiredString("message_id", allowEmpty: false)
+        let orderNumber = fields.optionalString("order_number")
+        let fromName = fields.requiredString("from_name", allowEmpty: false)
+        let text = fields.requiredString("text", allowEmpty: true)
+        let createdDate = fields.dateTime("created_date")
+        let read = fields.optionalBool("read") ?? false
+        let attachments = fields.attachments("attachments")
+        let messageType = fields.messageType("message_type")
+        let timestamp = fields.dateTime("timestamp")
+
+        guard fields.errors.isEmpty,
+            let orderID, let messageID, let fromName, let text, let createdDate, let messageType, let timestamp
+        else {
+            return .failure(ValidationFailure(fields: fields.errors))
+        }
+        return .success(
+            WebhookPayload(
+                orderID: orderID,
+                messageID: messageID,
+                orderNumber: orderNumber,
+                fromName: fromName,
+                text: text,
+                createdDate: createdDate.text,
+                read: read,
+                attachments: attachments,
+                messageType: messageType,
+                timestamp: timestamp.text,
+                timestampMilliseconds: timestamp.milliseconds
+            )
+        )
+    }
+
+    /// What a `message_type` must be, in the words of a validation error.
+    static let messageTypeRule = "must be \"message.received\" or \"message.sent\""
+
+    /// Checks an order identifier on its own, as the `GET` route's path carries one.
+    static func validateOrderID(_ orderID: String) -> FieldError? {
+        var fields = FieldReader(object: ["order_id": .string(orderID)])
+        _ = fields.orderID("order_id")
+        return fields.errors.first
+    }
+}
+
+/// The field errors of a request that failed validation.
+struct ValidationFailure: Error, Hashable {
+    var fields: [FieldError]
+}
+
+/// Reads typed fields out of a JSON object, collecting an error for each bad one.
+/// `null` counts as absent, both for required fields (an error) and optional ones (`nil`).
+private struct FieldReader {
+    let object: [String: JSONValue]
+    let prefix: String
+    var errors: [FieldError] = []
+
+    init(object: [String: JSONValue], prefix: String = "") {
+        self.object = object
+        self.prefix = prefix
+    }
+
+    private mutating func fail(_ key: String, _ message: String) {
+        errors.append(FieldError(field: prefix + key, message: message))
+    }
+
+    private mutating func value(_ key: String, required: Bool) -> JSONValue? {
+        switch object[key] {
+        case nil, .null?:
+            if required { fail(key, "is required") }
+            return nil
+        case let value?:
+            return value
+        }
+    }
+
+    mutating func requiredString(_ key: String, allowEmpty: Bool) -> String? {
+        guard let value = value(key, required: true) else { return nil }
+        guard case .string(let string) = value else {
+            fail(key, "must be a string, not \(value.typeName)")
+            return nil
+        }
+        if !allowEmpty && string.isEmpty {
+            fail(key, "must not be empty")
+            return nil
+        }
+        return string
+    }
+
+    mutating func optionalString(_ key: String) -> String? {
+        guard let value = value(key, required: false) else { return nil }
+        guard case .string(let string) = value else {
+            fail(key, "must be a string, not \(value.typeName)")
+            return nil
+        }
+        return string
+    }
+
+    mutating func optionalBool(_ key: String) -> Bool? {
+        guard let value = value(key, required: false) else { return nil }
+        guard case .bool(let bool) = value else {
+            fail(key, "must be true or false, not \(value.typeName)")
+            return nil
+        }
+        return bool
+    }
+
+    mutating func orderID(_ key: String) -> String? {
+        guard let orderID = requiredString(key, allowEmpty: false) else { return nil }
+        guard orderID.hasPrefix("QO-"), orderID.utf8.count > 3 else {
+            fail(key, "must start with \"QO-\" followed by the order's identifier")
+            return nil
+        }
+        return orderID
+    }
+
+    mutating func messageType(_ key: String) -> MessageType? {
+        guard let name = requiredString(key, allowEmpty: true) else { return nil }
+        guard let type = MessageType(rawValue: name) else {
+            fail(key, WebhookPayload.messageTypeRule)
+            return nil
+        }
+        return type
+    }
+
+    mutating func dateTime(_ key: String) -> (text: String, milliseconds: Int64)? {
+        guard let text = requiredString(key, allowEmpty: true) else { return nil }
+        guard let milliseconds = ISO8601.unixMilliseconds(from: text) else {
+            fail(key, "must be an ISO 8601 date-time with a time zone, such as 2025-10-28T10:30:00Z")
+            return nil
+        }
+        return (text, milliseconds)
+    }
+
+    mutating func attachments(_ key: String) -> [Attachment]? {
+        guard let value = value(key, required: false) else { return nil }
+        guard case .array(let elements) = value else {
+            fail(key, "must be a list of attachments, not \(value.typeName)")
+            return nil
+        }
+        var attachments: [Attachment] = []
+        for (index, element) in elements.enumerated() {
+            let elementPath = "\(prefix)\(key)[\(index)]"
+            guard case .object(let object) = element else {
+                errors.append(FieldError(field: elementPath, message: "must be an object, not \(element.typeName)"))
+                continue
+            }
+            var reader = FieldReader(object: object, prefix: elementPath + ".")
+            let id = reader.requiredString("_id", allowEmpty: false)
+            let name = reader.requiredString("name", allowEmpty: true)
+            let url = reader.requiredString("url", allowEmpty: false)
+            let tag = reader.optionalString("tag")
+            errors += reader.errors
+            if let id, let name, let url {
+                attachments.append(Attachment(id: id, name: name, url: url, tag: tag))
+            }
+        }
+        return attachments
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import MessageStore
+
+/// Unauthenticated probes for load balancers and orchestrators.
+struct HealthController: Sendable {
+    let store: any MessageStore
+
+    func addRoutes(to router: Router<WebhookRequestContext>) {
+        router.get("health", use: health)
+        router.get("ready", use: ready)
+    }
+
+    /// `GET /health`: 200 while the process serves HTTP.
+    @Sendable func health(request: Request, context: WebhookRequestContext) async throws -> ProbeResponse {
+        ProbeResponse(status: "ok")
+    }
+
+    /// `GET /ready`: 200 when the store answers, 503 when it does not.
+    @Sendable func ready(request: Request, context: WebhookRequestContext) async throws -> ProbeResponse {
+        try await store.checkReadiness()
+        return ProbeResponse(status: "ready")
+    }
+}
+
+/// The body of a probe's answer.
+struct ProbeResponse: JSONWritable, Decodable, Equatable {
+    var status: String
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { $0.field("status", status) }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+import Logging
+import MessageStore
+
+/// The spec's two webhook routes, over any ``MessageStore``.
+struct MessageController: Sendable {
+    let store: any MessageStore
+    /// The largest request body accepted, in bytes.
+    let maxBodyBytes: Int
+
+    func addRoutes(to group: RouterGroup<WebhookRequestContext>) {
+        group.post("messages", use: receive)
+        group.get("messages/{order_id}", use: list)
+    }
+
+    /// `POST /webhook/messages`: validates a message, stores it durably, then answers 200.
+    @Sendable func receive(request: Request, context: WebhookRequestContext) async throws -> ReceiptResponse {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw WebhookError.payloadTooLarge(limit: maxBodyBytes)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
+        } catch {
+            throw WebhookError.invalidJSON
+        }
+        let payload = try WebhookPayload.validate(json).mapError { WebhookError.validationFailed($0.fields) }.get()
+
+        try await store.store(payload.storedMessage(storedAt: Self.nowMilliseconds()))
+
+        let responseTime = context.elapsedMilliseconds
+        context.logger.info(
+            "Message stored",
+            metadata: [
+                "order_id": .string(payload.orderID),
+                "message_id": .string(payload.messageID),
+                "message_type": .string(payload.messageType.rawValue),
+                "response_time_ms": .stringConvertible(responseTime),
+            ]
+        )
+        return ReceiptResponse(
+            message: "Message received and stored successfully",
+            orderID: payload.orderID,
+            messageID: payload.messageID,
+            messageType: payload.messageType.rawValue,
+            requestID: context.id,
+            responseTimeMilliseconds: responseTime
+        )
+    }
+
+    /// `GET /webhook/messages/{order_id}[?message_type=…]`: every stored message of an order.
+    @Sendable func list(request: Request, context: WebhookRequestContext) async throws -> MessageListResponse {
+        let rawOrderID = try context.parameters.require("order_id")
+        let orderID = rawOrderID.removingPercentEncoding ?? rawOrderID
+        var problems: [FieldError] = []
+        if let problem = WebhookPayload.validateOrderID(orderID) { problems.append(problem) }
+        var type: MessageType?
+        if let filter = request.uri.queryParameters["message_type"] {
+            type = MessageType(rawValue: String(filter))
+            if type == nil { problems.append(FieldError(field: "message_type", message: WebhookPayload.messageTypeRule)) }
+        }
+        guard problems.isEmpty else { throw WebhookError.validationFailed(problems) }
+
+        let messages = try await store.messages(forOrder: orderID, type: type)
+        return MessageListResponse(orderID: orderID, messageType: type?.rawValue, messages: messages)
+    }
+
+    private static func nowMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}
+
+/// The answer to a stored message, field for field as the spec gives it.
+struct ReceiptResponse: JSONWritable, Decodable, Equatable {
+    var message: String
+    var orderID: String
+    var messageID: String
+    var messageType: String
+    var requestID: String
+    var responseTimeMilliseconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case message
+        case orderID = "order_id"
+        case messageID = "message_id"
+        case messageType = "message_type"
+        case requestID = "request_id"
+        case responseTimeMilliseconds = "response_time_ms"
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { body in
+            body.field("message", message)
+            body.field("order_id", orderID)
+            body.field("message_id", messageID)
+            body.field("message_type", messageType)
+            body.field("request_id", requestID)
+            body.field("response_time_ms", responseTimeMilliseconds)
+        }
+    }
+}
+
+/// The answer to a listing: `message_type` is `null` when no filter was given.
+struct MessageListResponse: JSONWritable, Decodable, Equatable {
+    var orderID: String
+    var messageType: String?
+    var messages: [StoredMessage]
+
+    enum CodingKeys: String, CodingKey {
+        case orderID = "order_id"
+        case messageType = "message_type"
+        case count
+        case messages
+    }
+
+    init(orderID: String, messageType: String?, messages: [StoredMessage]) {
+        self.orderID = orderID
+        self.messageType = messageType
+        self.messages = messages
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        orderID = try container.decode(String.self, forKey: .orderID)
+        messageType = try container.decodeIfPresent(String.self, forKey: .messageType)
+        messages = try container.decode([StoredMessage].self, forKey: .messages)
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.object { body in
+            body.field("order_id", orderID)
+            body.field("message_type", messageType)  // `null`, not absent, without a filter
+            body.field("count", messages.count)
+            body.key("messages")
+            body.array(messages) { list, message in message.write(to: &list) }
+        }
+    }
+}

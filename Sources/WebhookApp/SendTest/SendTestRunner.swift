@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import Foundation
+import MessageStore
+import NIOCore
+import NIOHTTP1
+
+/// The spec's test-script steps against a running server: send a received message, send a
+/// sent message, list the order, list it by type. Each step checks what came back.
+public struct SendTestRunner: Sendable {
+    /// What one step did and whether it passed.
+    public struct Step: Sendable {
+        /// What the step does, in words.
+        public var title: String
+        /// The HTTP request, as `METHOD URL`.
+        public var request: String
+        /// The response status, when one came.
+        public var status: Int?
+        /// The response body as text.
+        public var body: String
+        /// Why the step failed, or `nil` when it passed.
+        public var failure: String?
+
+        /// Whether the step passed.
+        public var passed: Bool { failure == nil }
+    }
+
+    private let baseURL: String
+    private let credentials: BasicCredentials
+    private let orderID: String
+    private let httpClient: HTTPClient
+
+    /// Creates a runner.
+    /// - Parameters:
+    ///   - baseURL: The server, such as `http://localhost:8000`.
+    ///   - credentials: The webhook credentials.
+    ///   - orderID: The order to use; a fresh one by default, so repeated runs don't mix.
+    ///   - httpClient: The client to send with.
+    public init(baseURL: String, credentials: BasicCredentials, orderID: String? = nil, httpClient: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.credentials = credentials
+        self.orderID = orderID ?? "QO-SENDTEST-\(Int(Date().timeIntervalSince1970))-\(Int.random(in: 1000...9999))"
+        self.httpClient = httpClient
+    }
+
+    /// Runs the four steps in order, calling `report` after each.
+    /// - Returns: every step; the run passed when all of them did.
+    public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
+        let now = ISO8601.string(fromUnixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let received = samplePayload(messageID: "MSG-001", type: .received, text: "Message content here", date: now, withAttachment: true)
+        let sent = samplePayload(messageID: "MSG-002", type: .sent, text: "Reply from our system", date: now, withAttachment: false)
+        let encodedOrder = orderID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? orderID
+
+        var steps: [Step] = []
+        func record(_ step: Step) {
+            steps.append(step)
+            report(step)
+        }
+        record(await post(title: "Send a received message", payload: received, messageID: "MSG-001", type: .received))
+        record(await post(title: "Send a sent message", payload: sent, messageID: "MSG-002", type: .sent))
+        record(await list(title: "Retrieve all messages for the order", path: "/webhook/messages/\(encodedOrder)", expected: [.received: "MSG-001", .sent: "MSG-002"]))
+        record(await list(
+            title: "Retrieve only received messages",
+            path: "/webhook/messages/\(encodedOrder)?message_type=message.received",
+            expected: [.received: "MSG-001"]
+        ))
+        return steps
+    }
+
+    private func samplePayload(messageID: String, type: MessageType, text: String, date: String, withAttachment: Bool) -> [String: Any] {
+        var payload: [String: Any] = [
+            "order_id": orderID,
+            "message_id": messageID,
+            "order_number": "ORD-2025-001",
+            "from_name": "John Smith",
+            "text": text,
+            "created_date": date,
+            "read": false,
+            "message_type": type.rawValue,
+            "timestamp": date,
+        ]
+        if withAttachment {
+            payload["attachments"] = [["_id": "ATT-001", "name": "document.pdf", "url": "https://example.com/files/document.pdf", "tag": "contract"]]
+        }
+        return payload
+    }
+
+    private func post(title: String, payload: [String: Any], messageID: String, type: MessageType) async -> Step {
+        let body = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data()
+        var step = await send(title: title, method: .POST, path: "/webhook/messages", body: body)
+        guard step.failure == nil else { return step }
+        guard let receipt = try? JSONDecoder().decode(ReceiptResponse.self, from: Data(step.body.utf8)) else {
+            step.failure = "the response is not the spec's receipt"
+            return step
+        }
+        if receipt.orderID != orderID || receipt.messageID != messageID || receipt.messageType != type.rawValue {
+            step.failure = "the receipt names another message"
+        }
+        return step
+    }
+
+    private func list(title: String, path: String, expected: [MessageType: String]) async -> Step {
+        var step = await send(title: title, method: .GET, path: path, body: nil)
+        guard step.failure == nil else { return step }
+        guard let listing = try? JSONDecoder().decode(MessageListResponse.self, from: Data(step.body.utf8)) else {
+            step.failure = "the response is not the spec's message list"
+            return step
+        }
+        let found = Dictionary(listing.messages.map { ($0.messageType, $0.messageID) }, uniquingKeysWith: { first, _ in first })
+        if listing.messages.count != expected.count || found != expected {
+            step.failure = "expected \(expected.count) message(s) (\(expected.values.sorted().joined(separator: ", "))), got \(listing.messages.count)"
+        }
+        return step
+    }
+
+    private func send(title: String, method: HTTPMethod, path: String, body: Data?) async -> Step {
+        let url = baseURL + path
+        var step = Step(title: title, request: "\(method.rawValue) \(url)", status: nil, body: "", failure: nil)
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        let token = Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
+        request.headers.add(name: "Authorization", value: "Basic \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await httpClient.execute(request, timeout: .seconds(10))
+            let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            step.status = Int(response.status.code)
+            step.body = String(buffer: bytes)
+            if response.status != .ok { step.failure = "expected status 200, got \(response.status.code)" }
+        } catch {
+            step.failure = "request failed: \(error)"
+        }
+        return step
+    }
+}
