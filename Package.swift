@@ -66,9 +66,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fixtures shared by the test targets: temporary folders and the stores under test.
+        .target(
+            name: "StoreTestSupport",
+            dependencies: ["MessageStore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MessageStoreTests",
-            dependencies: ["MessageStore"],
+            dependencies: ["MessageStore", "StoreTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -76,6 +83,7 @@ let package = Package(
             dependencies: [
                 "WebhookApp",
                 "MessageStore",
+                "StoreTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -33,6 +33,7 @@ public final class SQLiteMessageStore: MessageStore {
     private let configuration: Configuration
     private let writer: SQLiteConnection
     private let idleReaders = Mutex<[SQLiteConnection]>([])
+    private let isShutDown = Atomic<Bool>(false)
     private let writerThread: NIOThreadPool
     private let readerThreads: NIOThreadPool
 
@@ -115,6 +116,7 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func shutdown() async throws {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // Finishes queued work first, so nothing acknowledged is cut off.
         try? await writerThread.shutdownGracefully()
         try? await readerThreads.shutdownGracefully()
@@ -125,9 +127,15 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    /// A pragma's value on the writer's connection, to check its settings.
+    func writerPragma(_ name: String) async throws -> String? {
+        try await onWriter { try $0.scalarText("PRAGMA \(name)") }
+    }
+
     // MARK: Threads and connections
 
     private func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try checkOpen()
         do {
             return try await writerThread.runIfActive { [writer] in try body(writer) }
         } catch {
@@ -136,6 +144,7 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     private func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try checkOpen()
         do {
             return try await readerThreads.runIfActive { [self] in
                 let connection = try idleReaders.withLock { $0.popLast() } ?? openReader()
@@ -145,6 +154,10 @@ public final class SQLiteMessageStore: MessageStore {
         } catch {
             throw Self.storeError(error)
         }
+    }
+
+    private func checkOpen() throws {
+        if isShutDown.load(ordering: .acquiring) { throw MessageStoreError.unavailable("the SQLite store is shut down") }
     }
 
     private static func openWriter(_ configuration: Configuration) throws -> SQLiteConnection {
@@ -217,8 +230,8 @@ public final class SQLiteMessageStore: MessageStore {
             default:
                 return .failed(error.description)
             }
-        case is NIOThreadPoolError.ThreadPoolInactive:
-            return .unavailable("the SQLite store is shut down")
+        case is NIOThreadPoolError.ThreadPoolInactive, is CancellationError:
+            return .unavailable("the SQLite store is shut down or the request was cancelled")
         default:
             return .failed(String(describing: error))
         }

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import MessageStore
+import NIOCore
 
 /// The one place where errors become HTTP answers: whatever a route throws leaves as a
 /// ``WebhookError``'s JSON body. Unexpected errors are logged and answered 500 without detail.
@@ -17,6 +18,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as WebhookError:
             return error
+        case is NIOTooManyBytesError:
+            return .payloadTooLarge(limit: nil)
         case let error as MessageStoreError:
             logger.error("Message store failed", metadata: ["error": .string(error.description)])
             return error.kind == .unavailable ? .storeUnavailable : .internalError

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MessageStore
+import NIOCore
 
 /// The spec's two webhook routes, over any ``MessageStore``.
 struct MessageController: Sendable {
@@ -20,7 +21,7 @@ struct MessageController: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw WebhookError.payloadTooLarge(limit: maxBodyBytes)
         }
         let json: JSONValue

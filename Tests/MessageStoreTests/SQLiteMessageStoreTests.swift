@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import StoreTestSupport
+import Testing
+
+@testable import MessageStore
+
+/// What is particular to the SQLite store: its file, its settings and its durability.
+@Suite struct SQLiteMessageStoreTests {
+    let logger = Logger(label: "test")
+
+    @Test func openCreatesTheFolderAndTheSchemaWithTheSpecsColumnNames() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("nested/deeper/messages.sqlite")
+        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+        try await store.shutdown()
+
+        let connection = try SQLiteConnection(path: path)
+        defer { connection.close() }
+        let statement = try connection.prepared("SELECT name FROM pragma_table_info('messages') ORDER BY cid")
+        var columns: [String] = []
+        while try statement.step() { columns.append(statement.text(at: 0) ?? "") }
+        #expect(columns == [
+            "PK", "SK", "orderId", "messageId", "messageType", "fromName", "text", "createdDate", "read", "timestamp",
+            "storedAt", "orderNumber", "attachments",
+        ])
+        #expect(try connection.scalarText("PRAGMA journal_mode") == "wal")
+    }
+
+    @Test func writesUseFullSynchronousMode() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = try await SQLiteMessageStore.open(.init(path: folder.path("m.sqlite")), logger: logger)
+        #expect(try await store.writerPragma("synchronous") == "2")  // 2 = FULL
+        try await store.shutdown()
+    }
+
+    @Test func rowsKeepTheItemShapeOnDisk() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("m.sqlite")
+        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+        try await store.store(sampleMessage())
+        try await store.shutdown()
+
+        let connection = try SQLiteConnection(path: path)
+        defer { connection.close() }
+        let statement = try connection.prepared(
+            "SELECT PK, SK, typeof(read), read, typeof(timestamp), timestamp, attachments FROM messages"
+        )
+        #expect(try statement.step())
+        #expect(statement.text(at: 0) == "MESSAGE#QO-123456")
+        #expect(statement.text(at: 1) == "message.received#MSG-001")
+        #expect(statement.text(at: 2) == "integer")
+        #expect(statement.int64(at: 3) == 0)
+        #expect(statement.text(at: 4) == "integer")
+        #expect(statement.int64(at: 5) == 1_761_647_400_000)
+        let attachments = try JSONSerialization.jsonObject(with: Data((statement.text(at: 6) ?? "").utf8)) as? [[String: String]]
+        #expect(attachments == [["_id": "ATT-001", "name": "document.pdf", "url": "https://example.com/files/document.pdf", "tag": "contract"]])
+    }
+
+    @Test func messagesSurviveReopening() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let configuration = SQLiteMessageStore.Configuration(path: folder.path("m.sqlite"))
+        let first = try await SQLiteMessageStore.open(configuration, logger: logger)
+        try await first.store(sampleMessage())
+        try await first.shutdown()
+
+        let second = try await SQLiteMessageStore.open(configuration, logger: logger)
+        #expect(try await second.messages(forOrder: "QO-123456", type: nil) == [sampleMessage()])
+        try await second.shutdown()
+    }
+
+    @Test func aPathThatCannotHoldADatabaseFailsToOpen() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // A folder where the file should be: no database can be created there.
+        try FileManager.default.createDirectory(atPath: folder.path("taken.sqlite"), withIntermediateDirectories: true)
+        await #expect(throws: MessageStoreError.self) {
+            _ = try await SQLiteMessageStore.open(.init(path: folder.path("taken.sqlite")), logger: logger)
+        }
+    }
+
+    @Test func aStoreErrorIsReportedAsFailedWithoutClaimingSuccess() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("m.sqlite")
+        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+        let saboteur = try SQLiteConnection(path: path)
+        try saboteur.execute("DROP TABLE messages")
+        saboteur.close()
+
+        let error = await #expect(throws: MessageStoreError.self) { try await store.store(sampleMessage()) }
+        #expect(error?.kind == .failed)
+        try await store.shutdown()
+    }
+}

@@ -1,0 +1,114 @@
+import MessageStore
+import Testing
+
+@testable import WebhookApp
+
+/// The validation rules, one by one, on the decoded JSON.
+@Suite struct ValidationTests {
+    func valid() -> [String: JSONValue] {
+        [
+            "order_id": .string("QO-123456"), "message_id": .string("MSG-001"), "from_name": .string("John Smith"),
+            "text": .string("hello"), "created_date": .string("2025-10-28T10:30:00Z"), "message_type": .string("message.sent"),
+            "timestamp": .string("2025-10-28T10:30:00.250+01:00"),
+        ]
+    }
+
+    func problems(_ object: [String: JSONValue]) -> [String: String] {
+        switch WebhookPayload.validate(.object(object)) {
+        case .success: return [:]
+        case .failure(let failure): return Dictionary(failure.fields.map { ($0.field, $0.message) }) { first, _ in first }
+        }
+    }
+
+    func with(_ key: String, _ value: JSONValue?) -> [String: JSONValue] {
+        var object = valid()
+        object[key] = value
+        return object
+    }
+
+    @Test func aMinimalValidMessageIsAccepted() throws {
+        let payload = try WebhookPayload.validate(.object(valid())).get()
+        #expect(payload.orderID == "QO-123456")
+        #expect(payload.read == false)
+        #expect(payload.orderNumber == nil && payload.attachments == nil)
+        #expect(payload.messageType == .sent)
+        #expect(payload.timestamp == "2025-10-28T10:30:00.250+01:00")
+        #expect(payload.timestampMilliseconds == 1_761_643_800_250)
+        let stored = payload.storedMessage(storedAt: 1_761_647_405_000)
+        #expect(stored.partitionKey == "MESSAGE#QO-123456")
+        #expect(stored.sortKey == "message.sent#MSG-001")
+        #expect(stored.storedAt == "2025-10-28T10:30:05Z")
+    }
+
+    @Test(arguments: ["123456", "QO-", "qo-123", "Q0-123", " QO-1", ""])
+    func orderIDMustStartWithQOAndHaveMore(_ orderID: String) {
+        #expect(problems(with("order_id", .string(orderID)))["order_id"] != nil)
+    }
+
+    @Test func requiredFieldsAreRequiredAndNullCountsAsMissing() {
+        for key in ["order_id", "message_id", "from_name", "text", "created_date", "message_type", "timestamp"] {
+            #expect(problems(with(key, nil))[key] == "is required")
+            #expect(problems(with(key, .null))[key] == "is required")
+        }
+    }
+
+    @Test func emptyStringsAreRefusedExceptForText() {
+        #expect(problems(with("message_id", .string("")))["message_id"] == "must not be empty")
+        #expect(problems(with("from_name", .string("")))["from_name"] == "must not be empty")
+        #expect(problems(with("text", .string(""))).isEmpty)
+    }
+
+    @Test func wrongJSONTypesAreNamed() {
+        #expect(problems(with("order_id", .number(5)))["order_id"] == "must be a string, not number")
+        #expect(problems(with("text", .array([])))["text"] == "must be a string, not array")
+        #expect(problems(with("read", .string("true")))["read"] == "must be true or false, not string")
+        #expect(problems(with("read", .number(1)))["read"] != nil)
+        #expect(problems(with("order_number", .bool(true)))["order_number"] != nil)
+        #expect(problems(with("attachments", .object([:])))["attachments"] != nil)
+        #expect(problems(with("attachments", .array([.string("x")])))["attachments[0]"] != nil)
+    }
+
+    @Test(arguments: ["message.deleted", "MESSAGE.SENT", "", "received"])
+    func messageTypeIsOneOfTwo(_ type: String) {
+        #expect(problems(with("message_type", .string(type)))["message_type"] == #"must be "message.received" or "message.sent""#)
+    }
+
+    @Test func datesMustBeISO8601WithAZone() {
+        #expect(problems(with("created_date", .string("2025-10-28T10:30:00")))["created_date"] != nil)
+        #expect(problems(with("timestamp", .string("1730115000000")))["timestamp"] != nil)
+        #expect(problems(with("timestamp", .number(1_730_115_000_000)))["timestamp"] != nil)
+    }
+
+    @Test func readAndOptionalsAreKept() throws {
+        var object = valid()
+        object["read"] = .bool(true)
+        object["order_number"] = .string("ORD-2025-001")
+        object["attachments"] = .array([
+            .object(["_id": .string("A1"), "name": .string("a.pdf"), "url": .string("https://x/a.pdf"), "tag": .string("contract")]),
+            .object(["_id": .string("A2"), "name": .string(""), "url": .string("http://x/b.pdf"), "extra": .number(1)]),
+        ])
+        let payload = try WebhookPayload.validate(.object(object)).get()
+        #expect(payload.read)
+        #expect(payload.orderNumber == "ORD-2025-001")
+        #expect(payload.attachments == [
+            Attachment(id: "A1", name: "a.pdf", url: "https://x/a.pdf", tag: "contract"),
+            Attachment(id: "A2", name: "", url: "http://x/b.pdf", tag: nil),
+        ])
+    }
+
+    @Test func attachmentFieldsAreCheckedWithTheirPath() {
+        let result = problems(with("attachments", .array([
+            .object(["name": .string("a.pdf"), "url": .string("")]),
+            .object(["_id": .string("A2"), "name": .number(1), "url": .string("https://x"), "tag": .bool(false)]),
+        ])))
+        #expect(Set(result.keys) == ["attachments[0]._id", "attachments[0].url", "attachments[1].name", "attachments[1].tag"])
+    }
+
+    @Test func aBodyThatIsNotAnObjectIsRefused() {
+        guard case .failure(let failure) = WebhookPayload.validate(.array([])) else {
+            Issue.record("an array was accepted")
+            return
+        }
+        #expect(failure.fields.map(\.field) == ["body"])
+    }
+}
