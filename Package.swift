@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "qualia-webhook", targets: ["QualiaWebhook"]),
         .library(name: "WebhookApp", targets: ["WebhookApp"]),
         .library(name: "MessageStore", targets: ["MessageStore"]),
+        .library(name: "DynamoDB", targets: ["DynamoDB"]),
     ],
     dependencies: [
         // No default traits: swift-configuration is not used (our `.env` reader strips quotes).
@@ -41,11 +42,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A small DynamoDB client of our own (JSON 1.0 protocol, SigV4, credentials, retries),
+        // knowing nothing of webhooks.
+        .target(
+            name: "DynamoDB",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The DynamoDB store: the spec's items on the DynamoDB client, behind `MessageStore`.
+        .target(
+            name: "DynamoDBMessageStore",
+            dependencies: ["DynamoDB", "MessageStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP service: configuration, routes, validation, auth, errors, logging.
         .target(
             name: "WebhookApp",
             dependencies: [
                 "MessageStore",
+                "DynamoDB",
+                "DynamoDBMessageStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -61,6 +83,8 @@ let package = Package(
             name: "QualiaWebhook",
             dependencies: [
                 "WebhookApp",
+                "DynamoDB",
+                "DynamoDBMessageStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
@@ -76,6 +100,12 @@ let package = Package(
         .testTarget(
             name: "MessageStoreTests",
             dependencies: ["MessageStore", "StoreTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DynamoDBTests",
+            dependencies: ["DynamoDB", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import DynamoDB
+import DynamoDBMessageStore
 import Hummingbird
 import Logging
 import WebhookApp
@@ -10,7 +12,7 @@ struct QualiaWebhookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qualia-webhook",
         abstract: "Receives Qualia message webhooks, stores them durably and serves them back.",
-        subcommands: [Serve.self, SendTest.self],
+        subcommands: [Serve.self, SendTest.self, CreateTable.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -46,6 +48,38 @@ struct Serve: AsyncParsableCommand {
             try await app.runService()
         } catch {
             logger.critical("qualia-webhook stopped", metadata: ["error": .string(String(describing: error))])
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// `create-table`: creates the spec's DynamoDB table when it is missing.
+struct CreateTable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-table",
+        abstract: "Create the DynamoDB table (PK and SK strings, on-demand billing) if it is missing, and wait until it is ACTIVE."
+    )
+
+    @Option(help: "The table name (default: DYNAMODB_TABLE from the environment or .env).")
+    var table: String?
+
+    func run() async throws {
+        let environment = try AppConfiguration.environment()
+        guard let table = table ?? environment["DYNAMODB_TABLE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ValidationError("Give --table, or set DYNAMODB_TABLE.")
+        }
+        let region = environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
+        let client = try makeDynamoDBClient(
+            region: region, endpoint: DynamoDBClient.Configuration.endpointOverride(in: environment), awsEnvironment: environment,
+            logger: Logger(label: "qualia-webhook")
+        )
+        do {
+            let created = try await DynamoDBMessageStore.createTableIfMissing(table, client: client)
+            print(created ? "Created table \(table) in \(region); it is ACTIVE." : "Table \(table) already exists in \(region); it is ACTIVE.")
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            FileHandle.standardError.write(Data("create-table failed: \(error)\n".utf8))
             throw ExitCode.failure
         }
     }

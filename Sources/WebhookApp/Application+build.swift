@@ -1,3 +1,6 @@
+import AsyncHTTPClient
+import DynamoDB
+import DynamoDBMessageStore
 import Hummingbird
 import Logging
 import MessageStore
@@ -39,6 +42,31 @@ public func openStore(_ configuration: AppConfiguration, logger: Logger) async t
     case .sqlite:
         return try await SQLiteMessageStore.open(.init(path: configuration.sqlitePath), logger: logger)
     case .dynamodb:
-        throw MessageStoreError.failed("STORE=dynamodb is not available in this version; use STORE=sqlite")
+        let client = try makeDynamoDBClient(
+            region: configuration.awsRegion, endpoint: configuration.dynamoDBEndpoint, awsEnvironment: configuration.awsEnvironment,
+            logger: logger
+        )
+        let tableName = configuration.dynamoDBTable ?? ""
+        let store = DynamoDBMessageStore(configuration: .init(tableName: tableName), client: client, logger: logger)
+        do {
+            try await store.checkReadiness()
+            logger.info("DynamoDB store ready", metadata: ["table": .string(tableName), "region": .string(configuration.awsRegion)])
+        } catch {
+            // Start anyway: requests answer 503 until the table answers, and /ready says so.
+            logger.warning("DynamoDB table is not ready", metadata: ["table": .string(tableName), "error": .string("\(error)")])
+        }
+        return store
     }
+}
+
+/// A DynamoDB client for a region and endpoint, with credentials from the AWS SDKs' chain
+/// (cached, and refreshed before temporary credentials expire).
+/// - Parameters:
+///   - endpoint: An endpoint other than the region's, or `nil`.
+///   - awsEnvironment: The variables the credential chain reads.
+public func makeDynamoDBClient(region: String, endpoint: String?, awsEnvironment: [String: String], logger: Logger) throws -> DynamoDBClient {
+    let chain = CredentialProviderChain.default(environment: awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
+    return try DynamoDBClient(
+        configuration: .init(region: region, endpoint: endpoint), credentialProvider: CachingCredentialProvider(chain), logger: logger
+    )
 }

@@ -1,3 +1,4 @@
+import DynamoDB
 import Foundation
 import Logging
 
@@ -30,6 +31,15 @@ public struct AppConfiguration: Sendable {
     public var awsRegion: String
     /// `DYNAMODB_TABLE`: the DynamoDB table's name; required with `STORE=dynamodb`.
     public var dynamoDBTable: String?
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a DynamoDB endpoint other than
+    /// the region's, such as a local moto server.
+    public var dynamoDBEndpoint: String?
+    /// The `AWS_*` variables (and `HOME`) that the credential chain reads: `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`,
+    /// `AWS_CONFIG_FILE`, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`/`_FULL_URI`,
+    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`/`_FILE`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
+    /// `AWS_EC2_METADATA_DISABLED`.
+    public var awsEnvironment: [String: String]
     /// `MAX_BODY_BYTES`: the largest request body accepted, in bytes. Default 262144 (256 KiB).
     public var maxBodyBytes: Int
     /// `LOG_LEVEL`: `trace`, `debug`, `info` (default), `notice`, `warning`, `error` or `critical`.
@@ -44,6 +54,8 @@ public struct AppConfiguration: Sendable {
         sqlitePath: String = "data/messages.sqlite",
         awsRegion: String = "us-east-1",
         dynamoDBTable: String? = nil,
+        dynamoDBEndpoint: String? = nil,
+        awsEnvironment: [String: String] = [:],
         maxBodyBytes: Int = 256 * 1024,
         logLevel: Logger.Level = .info
     ) {
@@ -54,6 +66,8 @@ public struct AppConfiguration: Sendable {
         self.sqlitePath = sqlitePath
         self.awsRegion = awsRegion
         self.dynamoDBTable = dynamoDBTable
+        self.dynamoDBEndpoint = dynamoDBEndpoint
+        self.awsEnvironment = awsEnvironment
         self.maxBodyBytes = maxBodyBytes
         self.logLevel = logLevel
     }
@@ -114,6 +128,8 @@ public struct AppConfiguration: Sendable {
             sqlitePath: value("SQLITE_PATH") ?? "data/messages.sqlite",
             awsRegion: value("AWS_REGION") ?? "us-east-1",
             dynamoDBTable: dynamoDBTable,
+            dynamoDBEndpoint: DynamoDBClient.Configuration.endpointOverride(in: environment),
+            awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
             maxBodyBytes: maxBodyBytes,
             logLevel: logLevel
         )

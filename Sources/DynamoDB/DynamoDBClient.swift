@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A small DynamoDB client: the JSON 1.0 protocol over one shared, pooled `HTTPClient`,
+/// signed with SigV4, retrying throttling, 5xx and connection failures with backoff.
+///
+/// Create one per process and call ``shutdown()`` when done.
+public final class DynamoDBClient: Sendable {
+    /// Where and how to reach DynamoDB.
+    public struct Configuration: Sendable {
+        /// The region, such as `us-east-1`.
+        public var region: String
+        /// The endpoint URL; `https://dynamodb.{region}.amazonaws.com` when `nil`.
+        public var endpoint: String?
+        /// How long a connection attempt may take.
+        public var connectTimeout: TimeAmount
+        /// How long one attempt of one request may take, answer included.
+        public var requestTimeout: TimeAmount
+        /// How failures are retried.
+        public var retryPolicy: RetryPolicy
+
+        /// Creates a configuration.
+        public init(
+            region: String, endpoint: String? = nil, connectTimeout: TimeAmount = .seconds(2), requestTimeout: TimeAmount = .seconds(5),
+            retryPolicy: RetryPolicy = RetryPolicy()
+        ) {
+            self.region = region
+            self.endpoint = endpoint
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.retryPolicy = retryPolicy
+        }
+
+        /// The endpoint that the AWS SDKs' variables choose: `AWS_ENDPOINT_URL_DYNAMODB`, then
+        /// `AWS_ENDPOINT_URL`; `nil` for the real regional endpoint.
+        public static func endpointOverride(in environment: [String: String]) -> String? {
+            for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"] {
+                if let value = environment[name], !value.isEmpty { return value }
+            }
+            return nil
+        }
+    }
+
+    private let configuration: Configuration
+    private let endpointURL: String
+    private let hostHeader: String
+    private let credentialProvider: any CredentialProvider
+    private let httpClient: HTTPClient
+    private let keyCache = SigningKeyCache()
+    private let logger: Logger
+
+    /// Creates a client with its own connection pool.
+    /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
+    public init(configuration: Configuration, credentialProvider: any CredentialProvider, logger: Logger) throws {
+        let endpoint = configuration.endpoint ?? "https://dynamodb.\(configuration.region).amazonaws.com"
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else {
+            throw DynamoDBError(kind: .connection, code: "InvalidEndpoint", message: "the DynamoDB endpoint must be an http or https URL")
+        }
+        self.configuration = configuration
+        self.endpointURL = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
+        self.hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        self.credentialProvider = credentialProvider
+        self.logger = logger
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout = .init(connect: configuration.connectTimeout, read: configuration.requestTimeout)
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(50))
+        httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
+    }
+
+    /// Closes the connection pool. The client is not used afterwards.
+    public func shutdown() async throws {
+        try await httpClient.shutdown()
+    }
+
+    // MARK: Operations
+
+    /// Writes an item.
+    public func putItem(_ input: PutItemInput) async throws -> ItemWriteOutput {
+        try await send("PutItem", input)
+    }
+
+    /// Changes attributes of an item.
+    public func updateItem(_ input: UpdateItemInput) async throws -> ItemWriteOutput {
+        try await send("UpdateItem", input)
+    }
+
+    /// One page of a query.
+    public func query(_ input: QueryInput) async throws -> QueryOutput {
+        try await send("Query", input)
+    }
+
+    /// Every item a query matches, following `LastEvaluatedKey` page after page.
+    public func queryAll(_ input: QueryInput) async throws -> [Item] {
+        var input = input
+        var items: [Item] = []
+        repeat {
+            let page = try await query(input)
+            items += page.items
+            input.exclusiveStartKey = page.lastEvaluatedKey
+        } while input.exclusiveStartKey != nil
+        return items
+    }
+
+    /// A table's description.
+    public func describeTable(_ tableName: String) async throws -> TableDescription {
+        let output: DescribeTableOutput = try await send("DescribeTable", TableNameInput(tableName: tableName))
+        return output.table
+    }
+
+    /// Creates a table.
+    public func createTable(_ input: CreateTableInput) async throws -> TableDescription {
+        let output: CreateTableOutput = try await send("CreateTable", input)
+        return output.tableDescription
+    }
+
+    // MARK: Transport
+
+    /// Sends one operation, retrying as the retry policy allows.
+    func send<Output: Decodable>(_ operation: String, _ input: some Encodable) async throws -> Output {
+        let body = Array(try JSONEncoder().encode(input))
+        let policy = configuration.retryPolicy
+        let start = ContinuousClock.now
+        var attempt = 1
+        while true {
+            do {
+                return try await sendOnce(operation, body: body)
+            } catch let error as DynamoDBError where error.isRetryable && attempt < policy.maxAttempts {
+                let delay = policy.delay(beforeRetry: attempt)
+                guard ContinuousClock.now - start + delay < policy.maxTotalDuration else { throw error }
+                logger.debug(
+                    "Retrying DynamoDB request",
+                    metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
+                )
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    private func sendOnce<Output: Decodable>(_ operation: String, body: [UInt8]) async throws -> Output {
+        let credentials: AWSCredentials
+        do {
+            credentials = try await credentialProvider.credentials()
+        } catch {
+            throw DynamoDBError(kind: .credentials, code: "CredentialsUnavailable", message: String(describing: error))
+        }
+        let headers: [(name: String, value: String)] = [
+            ("host", hostHeader),
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amz-target", "DynamoDB_20120810.\(operation)"),
+        ]
+        let signer = SigV4Signer(credentials: credentials, region: configuration.region, service: "dynamodb", keyCache: keyCache)
+        let signing = signer.signingHeaders(for: .init(method: "POST", path: "/", headers: headers, body: body), date: Date())
+
+        var request = HTTPClientRequest(url: endpointURL)
+        request.method = .POST
+        for (name, value) in headers + signing { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let status: Int
+        let responseBody: ByteBuffer
+        do {
+            let response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
+            status = Int(response.status.code)
+            responseBody = try await response.body.collect(upTo: 32 * 1024 * 1024)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
+        }
+        let bytes = Array(responseBody.readableBytesView)
+        guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: bytes) }
+        do {
+            return try JSONDecoder().decode(Output.self, from: Data(bytes))
+        } catch {
+            throw DynamoDBError(kind: .invalidResponse, code: "InvalidResponse", message: "\(operation) answered an unreadable body: \(error)")
+        }
+    }
+}
+
+extension DynamoDBClient {
+    /// Waits until a table is `ACTIVE`, asking every `interval`, for at most `timeout`.
+    /// - Throws: ``DynamoDBError`` when it does not become active in time.
+    public func waitUntilActive(_ tableName: String, timeout: Duration = .seconds(120), interval: Duration = .milliseconds(500)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if try await describeTable(tableName).tableStatus == "ACTIVE" { return }
+            guard ContinuousClock.now + interval < deadline else {
+                throw DynamoDBError(kind: .service, code: "TableNotActive", message: "table \(tableName) did not become ACTIVE in time")
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+}

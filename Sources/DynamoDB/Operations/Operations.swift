@@ -1,0 +1,204 @@
+/// Inputs and outputs of the DynamoDB operations this client speaks, with DynamoDB's own
+/// member names on the wire. Optional members are left out of requests when `nil`.
+
+/// `PutItem`: writes a whole item, optionally only if a condition holds.
+public struct PutItemInput: Sendable, Codable {
+    public var tableName: String
+    public var item: Item
+    public var conditionExpression: String?
+    public var expressionAttributeNames: [String: String]?
+    public var expressionAttributeValues: Item?
+    /// `NONE` or `ALL_OLD`.
+    public var returnValues: String?
+
+    public init(
+        tableName: String, item: Item, conditionExpression: String? = nil, expressionAttributeNames: [String: String]? = nil,
+        expressionAttributeValues: Item? = nil, returnValues: String? = nil
+    ) {
+        self.tableName = tableName
+        self.item = item
+        self.conditionExpression = conditionExpression
+        self.expressionAttributeNames = expressionAttributeNames
+        self.expressionAttributeValues = expressionAttributeValues
+        self.returnValues = returnValues
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", item = "Item", conditionExpression = "ConditionExpression"
+        case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
+        case returnValues = "ReturnValues"
+    }
+}
+
+/// What `PutItem` and `UpdateItem` answer.
+public struct ItemWriteOutput: Sendable, Codable {
+    /// The item's attributes, when `ReturnValues` asked for them.
+    public var attributes: Item?
+
+    enum CodingKeys: String, CodingKey { case attributes = "Attributes" }
+}
+
+/// `UpdateItem`: changes some attributes of one item.
+public struct UpdateItemInput: Sendable, Codable {
+    public var tableName: String
+    public var key: Item
+    public var updateExpression: String
+    public var conditionExpression: String?
+    public var expressionAttributeNames: [String: String]?
+    public var expressionAttributeValues: Item?
+    /// `NONE`, `ALL_OLD`, `UPDATED_OLD`, `ALL_NEW` or `UPDATED_NEW`.
+    public var returnValues: String?
+
+    public init(
+        tableName: String, key: Item, updateExpression: String, conditionExpression: String? = nil,
+        expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: Item? = nil, returnValues: String? = nil
+    ) {
+        self.tableName = tableName
+        self.key = key
+        self.updateExpression = updateExpression
+        self.conditionExpression = conditionExpression
+        self.expressionAttributeNames = expressionAttributeNames
+        self.expressionAttributeValues = expressionAttributeValues
+        self.returnValues = returnValues
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", key = "Key", updateExpression = "UpdateExpression", conditionExpression = "ConditionExpression"
+        case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
+        case returnValues = "ReturnValues"
+    }
+}
+
+/// `Query`: one page of the items of one partition, in sort-key order.
+public struct QueryInput: Sendable, Codable {
+    public var tableName: String
+    public var keyConditionExpression: String
+    public var expressionAttributeNames: [String: String]?
+    public var expressionAttributeValues: Item?
+    /// The most items to evaluate for this page.
+    public var limit: Int?
+    /// Where to continue: the previous page's `LastEvaluatedKey`.
+    public var exclusiveStartKey: Item?
+    /// Read the latest committed data rather than an eventually consistent copy.
+    public var consistentRead: Bool?
+    /// `false` for descending sort-key order.
+    public var scanIndexForward: Bool?
+
+    public init(
+        tableName: String, keyConditionExpression: String, expressionAttributeNames: [String: String]? = nil,
+        expressionAttributeValues: Item? = nil, limit: Int? = nil, exclusiveStartKey: Item? = nil, consistentRead: Bool? = nil,
+        scanIndexForward: Bool? = nil
+    ) {
+        self.tableName = tableName
+        self.keyConditionExpression = keyConditionExpression
+        self.expressionAttributeNames = expressionAttributeNames
+        self.expressionAttributeValues = expressionAttributeValues
+        self.limit = limit
+        self.exclusiveStartKey = exclusiveStartKey
+        self.consistentRead = consistentRead
+        self.scanIndexForward = scanIndexForward
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", keyConditionExpression = "KeyConditionExpression"
+        case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
+        case limit = "Limit", exclusiveStartKey = "ExclusiveStartKey", consistentRead = "ConsistentRead"
+        case scanIndexForward = "ScanIndexForward"
+    }
+}
+
+/// One page of a `Query`.
+public struct QueryOutput: Sendable, Codable {
+    public var items: [Item]
+    /// Where the next page starts; `nil` on the last page.
+    public var lastEvaluatedKey: Item?
+
+    enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        items = try container.decodeIfPresent([Item].self, forKey: .items) ?? []
+        lastEvaluatedKey = try container.decodeIfPresent(Item.self, forKey: .lastEvaluatedKey)
+    }
+}
+
+/// `DescribeTable` and `CreateTable` name a table.
+public struct TableNameInput: Sendable, Codable {
+    public var tableName: String
+
+    public init(tableName: String) { self.tableName = tableName }
+
+    enum CodingKeys: String, CodingKey { case tableName = "TableName" }
+}
+
+/// A table's description, as far as this client needs it.
+public struct TableDescription: Sendable, Codable, Hashable {
+    public var tableName: String?
+    /// `CREATING`, `ACTIVE`, `UPDATING`, `DELETING`, …
+    public var tableStatus: String?
+    public var keySchema: [KeySchemaElement]?
+
+    enum CodingKeys: String, CodingKey { case tableName = "TableName", tableStatus = "TableStatus", keySchema = "KeySchema" }
+}
+
+/// What `DescribeTable` answers.
+public struct DescribeTableOutput: Sendable, Codable {
+    public var table: TableDescription
+
+    enum CodingKeys: String, CodingKey { case table = "Table" }
+}
+
+/// One key attribute of a table.
+public struct KeySchemaElement: Sendable, Codable, Hashable {
+    public var attributeName: String
+    /// `HASH` (partition key) or `RANGE` (sort key).
+    public var keyType: String
+
+    public init(attributeName: String, keyType: String) {
+        self.attributeName = attributeName
+        self.keyType = keyType
+    }
+
+    enum CodingKeys: String, CodingKey { case attributeName = "AttributeName", keyType = "KeyType" }
+}
+
+/// The type of a key attribute.
+public struct AttributeDefinition: Sendable, Codable, Hashable {
+    public var attributeName: String
+    /// `S`, `N` or `B`.
+    public var attributeType: String
+
+    public init(attributeName: String, attributeType: String) {
+        self.attributeName = attributeName
+        self.attributeType = attributeType
+    }
+
+    enum CodingKeys: String, CodingKey { case attributeName = "AttributeName", attributeType = "AttributeType" }
+}
+
+/// `CreateTable`.
+public struct CreateTableInput: Sendable, Codable {
+    public var tableName: String
+    public var attributeDefinitions: [AttributeDefinition]
+    public var keySchema: [KeySchemaElement]
+    /// `PAY_PER_REQUEST` (on-demand) or `PROVISIONED`.
+    public var billingMode: String
+
+    public init(tableName: String, attributeDefinitions: [AttributeDefinition], keySchema: [KeySchemaElement], billingMode: String = "PAY_PER_REQUEST") {
+        self.tableName = tableName
+        self.attributeDefinitions = attributeDefinitions
+        self.keySchema = keySchema
+        self.billingMode = billingMode
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", attributeDefinitions = "AttributeDefinitions", keySchema = "KeySchema", billingMode = "BillingMode"
+    }
+}
+
+/// What `CreateTable` answers.
+public struct CreateTableOutput: Sendable, Codable {
+    public var tableDescription: TableDescription
+
+    enum CodingKeys: String, CodingKey { case tableDescription = "TableDescription" }
+}

@@ -1,0 +1,163 @@
+import DynamoDB
+import Logging
+import MessageStore
+
+/// The production store: one DynamoDB table shared by every instance, keyed by the spec's
+/// `PK = MESSAGE#{order_id}` and `SK = {message_type}#{message_id}`.
+///
+/// Items carry the spec's attributes with the spec's types: strings as `S`, `read` as `BOOL`,
+/// `timestamp` as `N`, `attachments` as `L` of `M`. Reads are strongly consistent, so a
+/// message acknowledged by any instance is listed by every instance straight after.
+public final class DynamoDBMessageStore: MessageStore {
+    /// How to reach the table.
+    public struct Configuration: Sendable {
+        /// The table's name (`DYNAMODB_TABLE`).
+        public var tableName: String
+        /// The most items asked for per Query page; `nil` lets DynamoDB fill its 1 MB pages.
+        public var queryPageSize: Int?
+
+        /// Creates a configuration.
+        public init(tableName: String, queryPageSize: Int? = nil) {
+            self.tableName = tableName
+            self.queryPageSize = queryPageSize
+        }
+    }
+
+    private let configuration: Configuration
+    private let client: DynamoDBClient
+    private let logger: Logger
+
+    /// Creates a store over a client, which the store owns and shuts down.
+    public init(configuration: Configuration, client: DynamoDBClient, logger: Logger) {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+    }
+
+    public func store(_ message: StoredMessage) async throws {
+        try await mappingErrors {
+            _ = try await client.putItem(PutItemInput(tableName: configuration.tableName, item: Self.item(for: message)))
+        }
+    }
+
+    public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
+        var values: Item = [":pk": .string(StoredMessage.partitionKey(orderID: orderID))]
+        var condition = "#pk = :pk"
+        var names = ["#pk": "PK"]
+        if let type {
+            condition += " AND begins_with(#sk, :prefix)"
+            names["#sk"] = "SK"
+            values[":prefix"] = .string(StoredMessage.sortKeyPrefix(for: type))
+        }
+        let input = QueryInput(
+            tableName: configuration.tableName, keyConditionExpression: condition, expressionAttributeNames: names,
+            expressionAttributeValues: values, limit: configuration.queryPageSize, consistentRead: true
+        )
+        let items = try await mappingErrors { try await client.queryAll(input) }
+        return try items.map(Self.message(from:))
+    }
+
+    public func checkReadiness() async throws {
+        try await mappingErrors {
+            let table = try await client.describeTable(configuration.tableName)
+            guard table.tableStatus == "ACTIVE" || table.tableStatus == "UPDATING" else {
+                throw MessageStoreError.unavailable("table \(configuration.tableName) is \(table.tableStatus ?? "in an unknown state")")
+            }
+        }
+    }
+
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Creates the spec's table (string `PK` and `SK`, on-demand billing) when it does not
+    /// exist, then waits until it is `ACTIVE`.
+    /// - Returns: `true` when the table was created, `false` when it was already there.
+    @discardableResult
+    public static func createTableIfMissing(_ tableName: String, client: DynamoDBClient) async throws -> Bool {
+        var created = true
+        do {
+            _ = try await client.createTable(
+                CreateTableInput(
+                    tableName: tableName,
+                    attributeDefinitions: [.init(attributeName: "PK", attributeType: "S"), .init(attributeName: "SK", attributeType: "S")],
+                    keySchema: [.init(attributeName: "PK", keyType: "HASH"), .init(attributeName: "SK", keyType: "RANGE")]
+                )
+            )
+        } catch let error as DynamoDBError where error.code == DynamoDBError.Code.resourceInUse {
+            created = false
+        }
+        try await client.waitUntilActive(tableName)
+        return created
+    }
+
+    // MARK: Items
+
+    /// The spec's item for a message.
+    public static func item(for message: StoredMessage) -> Item {
+        var item: Item = [
+            "PK": .string(message.partitionKey),
+            "SK": .string(message.sortKey),
+            "orderId": .string(message.orderID),
+            "messageId": .string(message.messageID),
+            "messageType": .string(message.messageType.rawValue),
+            "fromName": .string(message.fromName),
+            "text": .string(message.text),
+            "createdDate": .string(message.createdDate),
+            "read": .bool(message.read),
+            "timestamp": .integer(message.timestamp),
+            "storedAt": .string(message.storedAt),
+        ]
+        if let orderNumber = message.orderNumber { item["orderNumber"] = .string(orderNumber) }
+        if let attachments = message.attachments {
+            item["attachments"] = .list(attachments.map { attachment in
+                var map: Item = ["_id": .string(attachment.id), "name": .string(attachment.name), "url": .string(attachment.url)]
+                if let tag = attachment.tag { map["tag"] = .string(tag) }
+                return .map(map)
+            })
+        }
+        return item
+    }
+
+    /// The message an item holds.
+    /// - Throws: ``MessageStoreError`` when the item is not in the spec's shape.
+    public static func message(from item: Item) throws -> StoredMessage {
+        func string(_ name: String) throws -> String {
+            guard let value = item[name]?.stringValue else { throw MessageStoreError.failed("item attribute \(name) is not a string") }
+            return value
+        }
+        guard let type = MessageType(rawValue: try string("messageType")) else {
+            throw MessageStoreError.failed("item attribute messageType is not a message type")
+        }
+        guard let read = item["read"]?.boolValue else { throw MessageStoreError.failed("item attribute read is not a boolean") }
+        guard let timestamp = item["timestamp"]?.numberText.flatMap({ Int64($0) }) else {
+            throw MessageStoreError.failed("item attribute timestamp is not a whole number")
+        }
+        var attachments: [Attachment]?
+        if let list = item["attachments"] {
+            guard let elements = list.listValue else { throw MessageStoreError.failed("item attribute attachments is not a list") }
+            attachments = try elements.map { element in
+                guard let map = element.mapValue, let id = map["_id"]?.stringValue, let name = map["name"]?.stringValue,
+                    let url = map["url"]?.stringValue
+                else { throw MessageStoreError.failed("an attachment is not a map of strings") }
+                return Attachment(id: id, name: name, url: url, tag: map["tag"]?.stringValue)
+            }
+        }
+        return StoredMessage(
+            orderID: try string("orderId"), messageID: try string("messageId"), messageType: type, fromName: try string("fromName"),
+            text: try string("text"), createdDate: try string("createdDate"), read: read, timestamp: timestamp,
+            storedAt: try string("storedAt"), orderNumber: item["orderNumber"]?.stringValue, attachments: attachments
+        )
+    }
+
+    /// Runs a DynamoDB call, turning its failures into the store's: anything that may pass
+    /// (throttling, 5xx, no connection, no credentials, no table yet) is `unavailable`.
+    private func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DynamoDBError {
+            let passing = error.isRetryable || error.kind == .credentials || error.code == DynamoDBError.Code.resourceNotFound
+            throw MessageStoreError(passing ? .unavailable : .failed, reason: error.description)
+        }
+    }
+}
