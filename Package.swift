@@ -93,7 +93,7 @@ let package = Package(
         // Fixtures shared by the test targets: temporary folders and the stores under test.
         .target(
             name: "StoreTestSupport",
-            dependencies: ["MessageStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -104,7 +104,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DynamoDBTests",
-            dependencies: ["DynamoDB", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "DynamoDB", "DynamoDBMessageStore", "MessageStore", "StoreTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +116,8 @@ let package = Package(
             dependencies: [
                 "WebhookApp",
                 "MessageStore",
+                "DynamoDB",
+                "DynamoDBMessageStore",
                 "StoreTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -170,6 +170,8 @@ public final class DynamoDBClient: Sendable {
             responseBody = try await response.body.collect(upTo: 32 * 1024 * 1024)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HTTPClientError where error == .alreadyShutdown {
+            throw DynamoDBError(kind: .clientShutDown, code: "ClientShutDown", message: "the DynamoDB client is shut down")
         } catch {
             throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
         }

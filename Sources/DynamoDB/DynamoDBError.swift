@@ -12,6 +12,8 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         case credentials
         /// DynamoDB answered 200 with a body that could not be read.
         case invalidResponse
+        /// The client was shut down.
+        case clientShutDown
     }
 
     /// Where the failure came from.
@@ -55,7 +57,7 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
     public var isRetryable: Bool {
         switch kind {
         case .connection: return true
-        case .credentials, .invalidResponse: return false
+        case .credentials, .invalidResponse, .clientShutDown: return false
         case .service: return isThrottling || (statusCode ?? 0) >= 500
         }
     }

@@ -1,6 +1,7 @@
 import DynamoDB
 import Logging
 import MessageStore
+import Synchronization
 
 /// The production store: one DynamoDB table shared by every instance, keyed by the spec's
 /// `PK = MESSAGE#{order_id}` and `SK = {message_type}#{message_id}`.
@@ -26,6 +27,7 @@ public final class DynamoDBMessageStore: MessageStore {
     private let configuration: Configuration
     private let client: DynamoDBClient
     private let logger: Logger
+    private let isShutDown = Atomic<Bool>(false)
 
     /// Creates a store over a client, which the store owns and shuts down.
     public init(configuration: Configuration, client: DynamoDBClient, logger: Logger) {
@@ -67,6 +69,7 @@ public final class DynamoDBMessageStore: MessageStore {
     }
 
     public func shutdown() async throws {
+        guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try await client.shutdown()
     }
 
@@ -156,7 +159,8 @@ public final class DynamoDBMessageStore: MessageStore {
         do {
             return try await body()
         } catch let error as DynamoDBError {
-            let passing = error.isRetryable || error.kind == .credentials || error.code == DynamoDBError.Code.resourceNotFound
+            let passing = error.isRetryable || error.kind == .credentials || error.kind == .clientShutDown
+                || error.code == DynamoDBError.Code.resourceNotFound
             throw MessageStoreError(passing ? .unavailable : .failed, reason: error.description)
         }
     }

@@ -1,10 +1,18 @@
 import Foundation
 import Logging
+import DynamoDBMessageStore
 import MessageStore
 
 /// The stores that every contract test runs against.
-public enum StoreUnderTest: String, CaseIterable, Sendable {
+public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite
+    case dynamodb
+
+    /// The stores to test here: SQLite always; DynamoDB when a test server is configured,
+    /// and always in CI (where a missing server must fail, not skip).
+    public static let available: [StoreUnderTest] = MotoServer.shouldRun ? [.sqlite, .dynamodb] : [.sqlite]
+
+    public var description: String { rawValue }
 
     /// Opens a fresh, empty store; `close` shuts it down and removes what it left behind.
     public func open() async throws -> (store: any MessageStore, close: @Sendable () async -> Void) {
@@ -16,6 +24,11 @@ public enum StoreUnderTest: String, CaseIterable, Sendable {
                 try? await store.shutdown()
                 folder.remove()
             })
+        case .dynamodb:
+            let client = try MotoServer.makeClient()
+            let table = try await MotoServer.createTable(client: client)
+            let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: client, logger: Logger(label: "test"))
+            return (store, { try? await store.shutdown() })
         }
     }
 }

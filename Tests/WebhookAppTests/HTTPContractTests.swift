@@ -10,7 +10,7 @@ import Testing
 
 /// The spec's HTTP contract, through the real router, on every store.
 @Suite struct HTTPContractTests {
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func postAnswersTheSpecsReceipt(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let response = try await client.postMessage(specExample())
@@ -28,7 +28,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func getAnswersTheStoredItemInTheSpecsShapeAndOrder(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let before = Int64(Date().timeIntervalSince1970) * 1000
@@ -47,7 +47,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func optionalAttributesAreLeftOutWhenNotSent(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             var payload = specExample()
@@ -63,7 +63,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func anUnknownOrderHasNoMessages(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let response = try await client.getMessages("QO-999999")
@@ -72,7 +72,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func theTypeFilterKeepsOneTypeAndIsEchoed(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             var sent = specExample()
@@ -90,7 +90,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func anInvalidTypeFilterOrOrderIDIs400(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let badType = try await client.getMessages("QO-123456?message_type=message.deleted")
@@ -102,7 +102,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func aPercentEncodedOrderIDIsDecoded(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             var payload = specExample()
@@ -114,7 +114,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func redeliveryReplacesRatherThanDuplicates(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             #expect(try await client.postMessage(specExample()).status == .ok)
@@ -127,7 +127,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func textAndNamesRoundTripExactly(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let text = "Line one\nLine two\r\n\ttab \u{0} NUL \"quoted\" \\ back/slash 😀 e\u{301} \u{2028} \u{7F} 中文"
@@ -142,7 +142,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func unknownFieldsAreIgnored(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             var payload = specExample()
@@ -154,7 +154,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func everyInvalidFieldIsNamedInOne400(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, store, _ in
             let payload: [String: Any] = [
@@ -174,7 +174,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func invalidJSONAndNonObjectsAre400(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             for body in ["{not json", "", "[1,2]", "\"text\"", "null", "{\"order_id\": \"QO-1\",}"] {
@@ -193,7 +193,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func aBodyOverTheLimitIs413(_ kind: StoreUnderTest) async throws {
         try await withService(kind, configure: { $0.maxBodyBytes = 4096 }) { client, _, _ in
             var payload = specExample()
@@ -206,7 +206,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func everyWebhookRouteNeedsValidCredentials(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, store, logs in
             let attempts: [HTTPFields] = [
@@ -230,7 +230,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func aCallersRequestIDIsHonouredAndEchoed(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, logs in
             var headers = validAuthorization
@@ -247,7 +247,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func logsCarryTheSpecsFieldsAndNoSecrets(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, logs in
             _ = try await client.postMessage(specExample())
@@ -265,7 +265,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func anUnavailableStoreIs503WithRetryAfterAndNeverSuccess(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, store, _ in
             try await store.shutdown()
@@ -279,7 +279,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func probesAnswerWithoutCredentials(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let health = try await client.execute(uri: "/health", method: .get)
@@ -291,7 +291,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreUnderTest.allCases)
+    @Test(arguments: StoreUnderTest.available)
     func unknownRoutesAnswerJSON404(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
             let response = try await client.execute(uri: "/nowhere", method: .get)

@@ -1,0 +1,72 @@
+import DynamoDB
+import DynamoDBMessageStore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import MessageStore
+import StoreTestSupport
+import Testing
+
+@testable import WebhookApp
+
+/// The service on the DynamoDB store: configured from the environment, and when DynamoDB
+/// cannot be reached.
+@Suite struct DynamoDBServiceTests {
+    @Test(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
+    func theContractTestsIncludeTheDynamoDBStore() {
+        #expect(StoreUnderTest.available.contains(.dynamodb))
+    }
+
+    @Test func anUnreachableDynamoDBAnswers503WithRetryAfterWithinABoundedTime() async throws {
+        let client = try DynamoDBClient(
+            configuration: .init(
+                region: "us-east-1", endpoint: "http://127.0.0.1:1",
+                retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50), maxTotalDuration: .seconds(1))
+            ),
+            credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
+            logger: Logger(label: "test")
+        )
+        let store = DynamoDBMessageStore(configuration: .init(tableName: "messages"), client: client, logger: Logger(label: "test"))
+        let logs = LogCapture()
+        let app = buildApplication(AppConfiguration(credentials: testCredentials), store: store, logger: logs.logger())
+        try await app.test(.router) { (client) async throws -> Void in
+            let started = ContinuousClock.now
+            let response = try await client.postMessage(specExample())
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.headers[.retryAfter] == "1")
+            #expect(try response.json()["error"] as? String == "store_unavailable")
+            #expect(!response.text.contains("127.0.0.1") && !response.text.contains("Connection"))
+            #expect(try await client.getMessages("QO-123456").status == .serviceUnavailable)
+            #expect(try await client.execute(uri: "/ready", method: .get).status == .serviceUnavailable)
+        }
+        #expect(logs.lines.contains { $0.contains("Message store failed") && $0.contains("ConnectionFailed") })
+    }
+
+    @Test(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
+    func storeDynamoDBIsConfiguredFromTheEnvironment() async throws {
+        let setupClient = try MotoServer.makeClient()
+        let table = try await MotoServer.createTable(client: setupClient)
+        let environment = [
+            "WEBHOOK_USERNAME": testCredentials.username, "WEBHOOK_PASSWORD": testCredentials.password, "STORE": "dynamodb",
+            "DYNAMODB_TABLE": table, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": MotoServer.endpoint ?? "",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+        let configuration = try AppConfiguration(environment: environment)
+        #expect(configuration.dynamoDBEndpoint == MotoServer.endpoint)
+        let app = try await buildApplication(configuration, logger: Logger(label: "test"))
+        try await app.test(.router) { (client) async throws -> Void in
+            #expect(try await client.execute(uri: "/ready", method: .get).status == .ok)
+            #expect(try await client.postMessage(specExample()).status == .ok)
+        }
+        let items = try await setupClient.queryAll(QueryInput(
+            tableName: table, keyConditionExpression: "PK = :pk", expressionAttributeValues: [":pk": .string("MESSAGE#QO-123456")]
+        ))
+        #expect(items.count == 1)
+        #expect(items.first?["read"] == .bool(false))
+        #expect(items.first?["timestamp"] == .number("1761647400000"))
+        #expect(items.first?["attachments"]?.listValue?.first?.mapValue?["_id"] == .string("ATT-001"))
+        try await setupClient.shutdown()
+    }
+}
