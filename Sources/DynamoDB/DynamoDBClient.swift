@@ -84,6 +84,12 @@ public final class DynamoDBClient: Sendable {
         try await send("PutItem", input)
     }
 
+    /// One item by its key, or `nil`.
+    public func getItem(_ input: GetItemInput) async throws -> Item? {
+        let output: GetItemOutput = try await send("GetItem", input)
+        return output.item
+    }
+
     /// Changes attributes of an item.
     public func updateItem(_ input: UpdateItemInput) async throws -> ItemWriteOutput {
         try await send("UpdateItem", input)

@@ -36,9 +36,27 @@ public final class DynamoDBMessageStore: MessageStore {
         self.logger = logger
     }
 
-    public func store(_ message: StoredMessage) async throws {
+    public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         try await mappingErrors {
-            _ = try await client.putItem(PutItemInput(tableName: configuration.tableName, item: Self.item(for: message)))
+            // One conditional write: DynamoDB checks and writes atomically, so instances racing
+            // on one message cannot replace a newer version with an older one.
+            let put = PutItemInput(
+                tableName: configuration.tableName,
+                item: Self.item(for: message),
+                conditionExpression: "attribute_not_exists(#pk) OR #timestamp < :timestamp",
+                expressionAttributeNames: ["#pk": "PK", "#timestamp": "timestamp"],
+                expressionAttributeValues: [":timestamp": .integer(message.timestamp)],
+                returnValues: "ALL_OLD"
+            )
+            do {
+                let output = try await client.putItem(put)
+                return output.attributes == nil ? .created : .updated
+            } catch let error as DynamoDBError where error.isConditionalCheckFailure {
+                // Not written: a version at least as new is stored. Tell a repeat from a newer one.
+                let key: Item = ["PK": .string(message.partitionKey), "SK": .string(message.sortKey)]
+                let stored = try await client.getItem(GetItemInput(tableName: configuration.tableName, key: key, consistentRead: true))
+                return try StoreOutcome.decide(storing: message, over: stored.map(Self.message(from:))) == .duplicate ? .duplicate : .stale
+            }
         }
     }
 

@@ -1,14 +1,16 @@
 /// Where messages are kept: the seam between the HTTP layer and a storage technology.
 ///
 /// It speaks the domain, not SQL or DynamoDB. Every conforming store must:
-/// - return from ``store(_:)`` only once the message is durably stored, and throw otherwise;
-/// - key messages by order (`PK`) and by type and id (`SK`), so storing the same key again
-///   replaces the earlier item rather than adding a second one;
+/// - return from ``store(_:)`` only once the outcome is durable, and throw otherwise;
+/// - key messages by order (`PK`) and by type and id (`SK`): one item per key, ever;
+/// - decide between versions of one message by their `timestamp`, atomically, so that
+///   deliveries racing on several instances cannot undo each other (see ``StoreOutcome``);
 /// - return an order's messages in ascending sort-key order (`SK`, compared byte by byte).
 public protocol MessageStore: Sendable {
-    /// Stores a message durably, replacing any message with the same order, type and id.
-    /// - Throws: ``MessageStoreError`` when the message could not be stored.
-    func store(_ message: StoredMessage) async throws
+    /// Stores a version of a message, unless the store already holds one at least as new.
+    /// - Returns: what happened; in every case the stored item is the newest version.
+    /// - Throws: ``MessageStoreError`` when the outcome could not be made durable.
+    func store(_ message: StoredMessage) async throws -> StoreOutcome
 
     /// Every stored message of an order, optionally only those of one type, in `SK` order.
     /// - Parameters:
@@ -23,6 +25,31 @@ public protocol MessageStore: Sendable {
 
     /// Releases the store's resources. The store is not used afterwards.
     func shutdown() async throws
+}
+
+/// What storing a delivery did. Webhook senders deliver at least once and not always in
+/// order, so a delivery may repeat or trail a version already stored.
+public enum StoreOutcome: String, Sendable, Hashable, CaseIterable {
+    /// No version was stored before; this one now is.
+    case created
+    /// An older version (smaller `timestamp`) was stored; this one replaced it.
+    case updated
+    /// The same version (same `timestamp` and content) was already stored; nothing changed.
+    case duplicate
+    /// A newer version was already stored, or another one with the same `timestamp`
+    /// (the first stored wins); nothing changed.
+    case stale
+
+    /// Decides what a delivery does to the stored version, the rule every store applies.
+    public static func decide(storing new: StoredMessage, over stored: StoredMessage?) -> StoreOutcome {
+        guard let stored else { return .created }
+        if new.timestamp > stored.timestamp { return .updated }
+        if new.timestamp == stored.timestamp && new.hasSameContent(as: stored) { return .duplicate }
+        return .stale
+    }
+
+    /// Whether the delivery was written.
+    public var wroteNewVersion: Bool { self == .created || self == .updated }
 }
 
 /// Why a store operation failed. The reason is for logs only: it never reaches a client.

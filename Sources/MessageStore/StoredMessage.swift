@@ -60,6 +60,13 @@ public struct StoredMessage: Sendable, Hashable {
     /// The sort key: `{message_type}#{message_id}`.
     public var sortKey: String { Self.sortKeyPrefix(for: messageType) + messageID }
 
+    /// Whether two versions carry the same message, whenever each was stored.
+    public func hasSameContent(as other: StoredMessage) -> Bool {
+        var other = other
+        other.storedAt = storedAt
+        return self == other
+    }
+
     /// The partition key that holds every message of one order.
     public static func partitionKey(orderID: String) -> String { "MESSAGE#" + orderID }
 

@@ -99,7 +99,7 @@ struct DynamoDBMessageStoreTests {
         let client = try MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
         let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: client, logger: Logger(label: "test"))
-        try await store.store(sampleMessage())
+        _ = try await store.store(sampleMessage())
         let items = try await client.queryAll(QueryInput(
             tableName: table, keyConditionExpression: "PK = :pk", expressionAttributeValues: [":pk": .string("MESSAGE#QO-123456")]
         ))
@@ -129,7 +129,7 @@ struct DynamoDBMessageStoreTests {
         let table = try await MotoServer.createTable(client: client)
         let store = DynamoDBMessageStore(configuration: .init(tableName: table, queryPageSize: 4), client: client, logger: Logger(label: "test"))
         let messages = (0..<23).map { sampleMessage(id: String(format: "MSG-%03d", $0), type: $0.isMultiple(of: 3) ? .sent : .received) }
-        for message in messages.shuffled() { try await store.store(message) }
+        for message in messages.shuffled() { _ = try await store.store(message) }
 
         let all = try await store.messages(forOrder: "QO-123456", type: nil)
         #expect(all == messages.sorted { $0.sortKey < $1.sortKey })

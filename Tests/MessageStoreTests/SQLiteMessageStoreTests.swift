@@ -41,7 +41,7 @@ import Testing
         defer { folder.remove() }
         let path = folder.path("m.sqlite")
         let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
-        try await store.store(sampleMessage())
+        _ = try await store.store(sampleMessage())
         try await store.shutdown()
 
         let connection = try SQLiteConnection(path: path)
@@ -65,7 +65,7 @@ import Testing
         defer { folder.remove() }
         let configuration = SQLiteMessageStore.Configuration(path: folder.path("m.sqlite"))
         let first = try await SQLiteMessageStore.open(configuration, logger: logger)
-        try await first.store(sampleMessage())
+        _ = try await first.store(sampleMessage())
         try await first.shutdown()
 
         let second = try await SQLiteMessageStore.open(configuration, logger: logger)

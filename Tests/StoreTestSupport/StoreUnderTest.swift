@@ -1,7 +1,9 @@
 import Foundation
 import Logging
+import DynamoDB
 import DynamoDBMessageStore
 import MessageStore
+import Synchronization
 
 /// The stores that every contract test runs against.
 public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -16,20 +18,50 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
 
     /// Opens a fresh, empty store; `close` shuts it down and removes what it left behind.
     public func open() async throws -> (store: any MessageStore, close: @Sendable () async -> Void) {
+        let (store, _, close) = try await openShared()
+        return (store, close)
+    }
+
+    /// Opens a fresh, empty store, and a way to open more instances over the same file or
+    /// table, as several processes would; `close` shuts them all down.
+    public func openShared() async throws -> (
+        store: any MessageStore, openAnother: @Sendable () async throws -> any MessageStore, close: @Sendable () async -> Void
+    ) {
+        let opened = Opened()
         switch self {
         case .sqlite:
             let folder = try TemporaryDirectory()
-            let store = try await SQLiteMessageStore.open(.init(path: folder.path("messages.sqlite")), logger: Logger(label: "test"))
-            return (store, {
-                try? await store.shutdown()
+            let path = folder.path("messages.sqlite")
+            let openAnother: @Sendable () async throws -> any MessageStore = {
+                opened.keep(try await SQLiteMessageStore.open(.init(path: path), logger: Logger(label: "test")))
+            }
+            return (try await openAnother(), openAnother, {
+                await opened.shutDownAll()
                 folder.remove()
             })
         case .dynamodb:
             let client = try MotoServer.makeClient()
             let table = try await MotoServer.createTable(client: client)
-            let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: client, logger: Logger(label: "test"))
-            return (store, { try? await store.shutdown() })
+            try await client.shutdown()
+            let openAnother: @Sendable () async throws -> any MessageStore = {
+                opened.keep(DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test")))
+            }
+            return (try await openAnother(), openAnother, { await opened.shutDownAll() })
         }
+    }
+}
+
+/// The store instances a test opened, to shut them all down at the end.
+private final class Opened: Sendable {
+    private let stores = Mutex<[any MessageStore]>([])
+
+    func keep(_ store: any MessageStore) -> any MessageStore {
+        stores.withLock { $0.append(store) }
+        return store
+    }
+
+    func shutDownAll() async {
+        for store in stores.withLock({ $0 }) { try? await store.shutdown() }
     }
 }
 

@@ -17,7 +17,8 @@ import Testing
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json; charset=utf-8")
             let body = try response.json()
-            #expect(Set(body.keys) == ["message", "order_id", "message_id", "message_type", "request_id", "response_time_ms"])
+            #expect(Set(body.keys) == ["message", "order_id", "message_id", "message_type", "request_id", "response_time_ms", "delivery"])
+            #expect(body["delivery"] as? String == "created")
             #expect(body["message"] as? String == "Message received and stored successfully")
             #expect(body["order_id"] as? String == "QO-123456")
             #expect(body["message_id"] as? String == "MSG-001")
@@ -115,15 +116,41 @@ import Testing
     }
 
     @Test(arguments: StoreUnderTest.available)
-    func redeliveryReplacesRatherThanDuplicates(_ kind: StoreUnderTest) async throws {
+    func aRedeliveryIsAcknowledgedAsADuplicateAndStoresNothingNew(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, _ in
-            #expect(try await client.postMessage(specExample()).status == .ok)
-            var again = specExample()
-            again["read"] = true
-            #expect(try await client.postMessage(again).status == .ok)
+            #expect(try await client.postMessage(specExample()).json()["delivery"] as? String == "created")
+            let before = try await client.getMessages("QO-123456").text
+            try await Task.sleep(for: .milliseconds(1100))  // a later storedAt would show
+            let again = try await client.postMessage(specExample())
+            #expect(again.status == .ok)
+            #expect(try again.json()["delivery"] as? String == "duplicate")
+            #expect(try again.json()["message"] as? String == "Message received and stored successfully")
+            #expect(try await client.getMessages("QO-123456").text == before)
+        }
+    }
+
+    @Test(arguments: StoreUnderTest.available)
+    func theNewestTimestampWinsWhateverTheArrivalOrder(_ kind: StoreUnderTest) async throws {
+        try await withService(kind) { client, _, _ in
+            var newer = specExample()
+            newer["read"] = true
+            newer["timestamp"] = "2025-10-28T10:35:00Z"
+            var older = specExample()
+            older["text"] = "the first draft"
+            older["timestamp"] = "2025-10-28T10:31:00+00:00"
+
+            #expect(try await client.postMessage(specExample()).json()["delivery"] as? String == "created")
+            #expect(try await client.postMessage(newer).json()["delivery"] as? String == "updated")
+            let stale = try await client.postMessage(older)
+            #expect(stale.status == .ok)
+            #expect(try stale.json()["delivery"] as? String == "stale")
+
             let listing = try await client.getMessages("QO-123456").json()
+            let item = try #require((listing["messages"] as? [[String: Any]])?.first)
             #expect(listing["count"] as? Int == 1)
-            #expect((listing["messages"] as? [[String: Any]])?.first?["read"] as? Bool == true)
+            #expect(item["read"] as? Bool == true)
+            #expect(item["text"] as? String == "Message content here")
+            #expect(item["timestamp"] as? Int64 == 1_761_647_700_000)
         }
     }
 

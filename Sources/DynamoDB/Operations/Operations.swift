@@ -38,6 +38,29 @@ public struct ItemWriteOutput: Sendable, Codable {
     enum CodingKeys: String, CodingKey { case attributes = "Attributes" }
 }
 
+/// `GetItem`: one item by its key.
+public struct GetItemInput: Sendable, Codable {
+    public var tableName: String
+    public var key: Item
+    /// Read the latest committed data rather than an eventually consistent copy.
+    public var consistentRead: Bool?
+
+    public init(tableName: String, key: Item, consistentRead: Bool? = nil) {
+        self.tableName = tableName
+        self.key = key
+        self.consistentRead = consistentRead
+    }
+
+    enum CodingKeys: String, CodingKey { case tableName = "TableName", key = "Key", consistentRead = "ConsistentRead" }
+}
+
+/// What `GetItem` answers: the item, or `nil` when there is none with that key.
+public struct GetItemOutput: Sendable, Codable {
+    public var item: Item?
+
+    enum CodingKeys: String, CodingKey { case item = "Item" }
+}
+
 /// `UpdateItem`: changes some attributes of one item.
 public struct UpdateItemInput: Sendable, Codable {
     public var tableName: String

@@ -65,26 +65,49 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func store(_ message: StoredMessage) async throws {
+    public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         let attachments = try message.attachments.map(Self.encodeAttachments)
-        try await onWriter { connection in
-            let statement = try connection.prepared(Self.upsertSQL)
-            defer { statement.reset() }
-            try statement.bind(message.partitionKey, at: 1)
-            try statement.bind(message.sortKey, at: 2)
-            try statement.bind(message.orderID, at: 3)
-            try statement.bind(message.messageID, at: 4)
-            try statement.bind(message.messageType.rawValue, at: 5)
-            try statement.bind(message.fromName, at: 6)
-            try statement.bind(message.text, at: 7)
-            try statement.bind(message.createdDate, at: 8)
-            try statement.bind(message.read ? 1 : 0, at: 9)
-            try statement.bind(message.timestamp, at: 10)
-            try statement.bind(message.storedAt, at: 11)
-            try statement.bind(message.orderNumber, at: 12)
-            try statement.bind(attachments, at: 13)
-            _ = try statement.step()
+        return try await onWriter { connection in
+            // IMMEDIATE takes the write lock first, so another process cannot write between
+            // the read and the write: the decision and the write are one atomic step.
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                let outcome = StoreOutcome.decide(storing: message, over: try Self.storedVersion(of: message, on: connection))
+                if outcome.wroteNewVersion { try Self.write(message, attachments: attachments, on: connection) }
+                try connection.execute("COMMIT")
+                return outcome
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
         }
+    }
+
+    private static func storedVersion(of message: StoredMessage, on connection: SQLiteConnection) throws -> StoredMessage? {
+        let statement = try connection.prepared(selectOneSQL)
+        defer { statement.reset() }
+        try statement.bind(message.partitionKey, at: 1)
+        try statement.bind(message.sortKey, at: 2)
+        return try statement.step() ? try decodeRow(statement) : nil
+    }
+
+    private static func write(_ message: StoredMessage, attachments: String?, on connection: SQLiteConnection) throws {
+        let statement = try connection.prepared(upsertSQL)
+        defer { statement.reset() }
+        try statement.bind(message.partitionKey, at: 1)
+        try statement.bind(message.sortKey, at: 2)
+        try statement.bind(message.orderID, at: 3)
+        try statement.bind(message.messageID, at: 4)
+        try statement.bind(message.messageType.rawValue, at: 5)
+        try statement.bind(message.fromName, at: 6)
+        try statement.bind(message.text, at: 7)
+        try statement.bind(message.createdDate, at: 8)
+        try statement.bind(message.read ? 1 : 0, at: 9)
+        try statement.bind(message.timestamp, at: 10)
+        try statement.bind(message.storedAt, at: 11)
+        try statement.bind(message.orderNumber, at: 12)
+        try statement.bind(attachments, at: 13)
+        _ = try statement.step()
     }
 
     public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
@@ -266,6 +289,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     private static let selectColumns =
         "orderId, messageId, messageType, fromName, text, createdDate, read, timestamp, storedAt, orderNumber, attachments"
+
+    private static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
 
     private static let selectSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 ORDER BY SK"
 

@@ -32,7 +32,7 @@ struct MessageController: Sendable {
         }
         let payload = try WebhookPayload.validate(json).mapError { WebhookError.validationFailed($0.fields) }.get()
 
-        try await store.store(payload.storedMessage(storedAt: Self.nowMilliseconds()))
+        let outcome = try await store.store(payload.storedMessage(storedAt: Self.nowMilliseconds()))
 
         let responseTime = context.elapsedMilliseconds
         context.logger.info(
@@ -41,6 +41,7 @@ struct MessageController: Sendable {
                 "order_id": .string(payload.orderID),
                 "message_id": .string(payload.messageID),
                 "message_type": .string(payload.messageType.rawValue),
+                "delivery": .string(outcome.rawValue),
                 "response_time_ms": .stringConvertible(responseTime),
             ]
         )
@@ -50,7 +51,8 @@ struct MessageController: Sendable {
             messageID: payload.messageID,
             messageType: payload.messageType.rawValue,
             requestID: context.id,
-            responseTimeMilliseconds: responseTime
+            responseTimeMilliseconds: responseTime,
+            delivery: outcome.rawValue
         )
     }
 
@@ -76,7 +78,8 @@ struct MessageController: Sendable {
     }
 }
 
-/// The answer to a stored message, field for field as the spec gives it.
+/// The answer to a delivery: the spec's fields, then `delivery`, which says what the delivery
+/// did (`created`, `updated`, `duplicate` or `stale`; see ``StoreOutcome``).
 struct ReceiptResponse: JSONWritable, Decodable, Equatable {
     var message: String
     var orderID: String
@@ -84,6 +87,7 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
     var messageType: String
     var requestID: String
     var responseTimeMilliseconds: Double
+    var delivery: String
 
     enum CodingKeys: String, CodingKey {
         case message
@@ -92,6 +96,7 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
         case messageType = "message_type"
         case requestID = "request_id"
         case responseTimeMilliseconds = "response_time_ms"
+        case delivery
     }
 
     func write(to writer: inout JSONWriter) {
@@ -102,6 +107,7 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
             body.field("message_type", messageType)
             body.field("request_id", requestID)
             body.field("response_time_ms", responseTimeMilliseconds)
+            body.field("delivery", delivery)
         }
     }
 }
