@@ -328,3 +328,51 @@ import Testing
         }
     }
 }
+
+/// The largest valid message, end to end, on every store.
+@Suite struct LargestMessageTests {
+    /// A message with every field at its bound.
+    static func largestPayload() -> [String: Any] {
+        var payload = specExample()
+        payload["order_id"] = "QO-" + String(repeating: "9", count: Limits.identifierBytes - 3)
+        payload["message_id"] = String(repeating: "m", count: Limits.identifierBytes)
+        payload["order_number"] = String(repeating: "n", count: Limits.identifierBytes)
+        payload["from_name"] = String(repeating: "f", count: Limits.fromNameBytes)
+        payload["text"] = String(repeating: "é", count: Limits.textBytes / 2)
+        let url = "https://files.example/" + String(repeating: "u", count: Limits.urlBytes - 22)
+        payload["attachments"] = (0..<Limits.attachmentCount).map { index in
+            [
+                "_id": String(format: "%03d", index) + String(repeating: "i", count: Limits.identifierBytes - 3),
+                "name": String(repeating: "a", count: Limits.attachmentNameBytes), "url": url,
+                "tag": String(repeating: "t", count: Limits.identifierBytes),
+            ]
+        }
+        return payload
+    }
+
+    /// The item's size as DynamoDB counts it: attribute names plus values, UTF-8.
+    static func dynamoDBItemSize(_ value: Any) -> Int {
+        switch value {
+        case let map as [String: Any]: return map.reduce(3) { $0 + $1.key.utf8.count + 1 + dynamoDBItemSize($1.value) }
+        case let list as [Any]: return list.reduce(3) { $0 + 1 + dynamoDBItemSize($1) }
+        case let string as String: return string.utf8.count
+        case let number as NSNumber: return String(describing: number).utf8.count + 1
+        default: return 1
+        }
+    }
+
+    @Test(arguments: StoreUnderTest.available)
+    func theLargestValidMessageIsStoredWholeAndFitsADynamoDBItem(_ kind: StoreUnderTest) async throws {
+        try await withService(kind, configure: { $0.maxBodyBytes = 1024 * 1024 }) { client, _, _ in
+            let payload = Self.largestPayload()
+            let response = try await client.postMessage(payload)
+            #expect(response.status == .ok, "\(response.text.prefix(300))")
+            let orderID = try #require(payload["order_id"] as? String)
+            let listing = try await client.getMessages(orderID).json()
+            let item = try #require((listing["messages"] as? [[String: Any]])?.first)
+            #expect(item["text"] as? String == payload["text"] as? String)
+            #expect((item["attachments"] as? [Any])?.count == Limits.attachmentCount)
+            #expect(Self.dynamoDBItemSize(item) < 400 * 1024, "item is \(Self.dynamoDBItemSize(item)) bytes")
+        }
+    }
+}

@@ -112,3 +112,62 @@ import Testing
         #expect(failure.fields.map(\.field) == ["body"])
     }
 }
+
+/// Bounds and hostile input, one rule at a time.
+@Suite struct LimitsValidationTests {
+    let base = ValidationTests()
+
+    @Test(arguments: [
+        ("order_id", "QO-" + String(repeating: "9", count: Limits.identifierBytes)),
+        ("message_id", String(repeating: "m", count: Limits.identifierBytes + 1)),
+        ("order_number", String(repeating: "n", count: Limits.identifierBytes + 1)),
+        ("from_name", String(repeating: "é", count: Limits.fromNameBytes / 2 + 1)),
+        ("text", String(repeating: "x", count: Limits.textBytes + 1)),
+        ("created_date", "2025-10-28T10:30:00." + String(repeating: "0", count: 60) + "Z"),
+    ])
+    func aFieldOverItsBoundIsNamed(_ field: String, _ value: String) {
+        let problems = base.problems(base.with(field, .string(value)))
+        #expect(problems[field]?.hasPrefix("must be at most") == true, "\(problems)")
+    }
+
+    @Test func fieldsAtTheirBoundPass() {
+        var object = base.valid()
+        object["message_id"] = .string(String(repeating: "m", count: Limits.identifierBytes))
+        object["text"] = .string(String(repeating: "x", count: Limits.textBytes))
+        #expect(base.problems(object).isEmpty)
+    }
+
+    @Test func tooManyAttachmentsAreRefused() {
+        let attachment = JSONValue.object(["_id": .string("A"), "name": .string("a"), "url": .string("https://x.example/a")])
+        #expect(base.problems(base.with("attachments", .array(Array(repeating: attachment, count: Limits.attachmentCount)))).isEmpty)
+        let problems = base.problems(base.with("attachments", .array(Array(repeating: attachment, count: Limits.attachmentCount + 1))))
+        #expect(problems["attachments"]?.contains("at most \(Limits.attachmentCount)") == true)
+    }
+
+    @Test(arguments: [
+        ("order_id", "QO-12\n34"), ("message_id", "MSG\u{0}1"), ("order_number", "ORD\u{7}"), ("message_id", "MSG\u{85}"),
+        ("order_id", "QO-\u{1B}[31m"),
+    ])
+    func identifiersRefuseControlCharacters(_ field: String, _ value: String) {
+        #expect(base.problems(base.with(field, .string(value)))[field] == "must not contain control characters")
+    }
+
+    @Test func anAttachmentIDRefusesControlCharactersButTextKeepsThem() {
+        let attachment = JSONValue.object(["_id": .string("A\t1"), "name": .string("tab\there"), "url": .string("https://x.example/a")])
+        #expect(base.problems(base.with("attachments", .array([attachment])))["attachments[0]._id"] == "must not contain control characters")
+        #expect(base.problems(base.with("text", .string("line\nnext\ttab\u{0}nul\u{1B}esc"))).isEmpty)
+        #expect(base.problems(base.with("from_name", .string("Zoë\u{200B} 😀"))).isEmpty)
+    }
+
+    @Test(arguments: ["ftp://files.example/a.pdf", "javascript:alert(1)", "file:///etc/passwd", "https://", "not a url", "//x.example/a", "mailto:a@b.c"])
+    func attachmentURLsMustBeWebURLs(_ url: String) {
+        let attachment = JSONValue.object(["_id": .string("A"), "name": .string("a"), "url": .string(url)])
+        #expect(base.problems(base.with("attachments", .array([attachment])))["attachments[0].url"] == "must be an http or https URL")
+    }
+
+    @Test(arguments: ["https://example.com/files/document.pdf", "HTTP://EXAMPLE.COM/A", "https://x.example:8443/a%20b?sig=1&e=2#frag"])
+    func webURLsPass(_ url: String) {
+        let attachment = JSONValue.object(["_id": .string("A"), "name": .string("a"), "url": .string(url)])
+        #expect(base.problems(base.with("attachments", .array([attachment]))).isEmpty)
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import MessageStore
 
 /// A message webhook from Qualia that passed validation.
@@ -57,10 +58,10 @@ extension WebhookPayload {
         var fields = FieldReader(object: object)
 
         let orderID = fields.orderID("order_id")
-        let messageID = fields.requiredString("message_id", allowEmpty: false)
-        let orderNumber = fields.optionalString("order_number")
-        let fromName = fields.requiredString("from_name", allowEmpty: false)
-        let text = fields.requiredString("text", allowEmpty: true)
+        let messageID = fields.requiredString("message_id", allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true)
+        let orderNumber = fields.optionalString("order_number", maxBytes: Limits.identifierBytes, isIdentifier: true)
+        let fromName = fields.requiredString("from_name", allowEmpty: false, maxBytes: Limits.fromNameBytes)
+        let text = fields.requiredString("text", allowEmpty: true, maxBytes: Limits.textBytes)
         let createdDate = fields.dateTime("created_date")
         let read = fields.optionalBool("read") ?? false
         let attachments = fields.attachments("attachments")
@@ -100,6 +101,26 @@ extension WebhookPayload {
     }
 }
 
+/// Bounds on a message's fields. Together they keep the largest valid message well under
+/// DynamoDB's 400 KB item limit (about 383 KB with every field at its bound), whatever the
+/// store and whatever `MAX_BODY_BYTES` allows.
+public enum Limits {
+    /// `order_id`, `message_id`, `order_number`, attachment `_id` and `tag`.
+    public static let identifierBytes = 256
+    /// `from_name`.
+    public static let fromNameBytes = 1024
+    /// `text`.
+    public static let textBytes = 200_000
+    /// `created_date` and `timestamp`.
+    public static let dateTimeBytes = 64
+    /// How many attachments one message may carry.
+    public static let attachmentCount = 50
+    /// An attachment's `name`.
+    public static let attachmentNameBytes = 1024
+    /// An attachment's `url`.
+    public static let urlBytes = 2048
+}
+
 /// The field errors of a request that failed validation.
 struct ValidationFailure: Error, Hashable {
     var fields: [FieldError]
@@ -131,8 +152,19 @@ private struct FieldReader {
         }
     }
 
-    mutating func requiredString(_ key: String, allowEmpty: Bool) -> String? {
+    mutating func requiredString(_ key: String, allowEmpty: Bool, maxBytes: Int, isIdentifier: Bool = false) -> String? {
         guard let value = value(key, required: true) else { return nil }
+        return checkedString(key, value, allowEmpty: allowEmpty, maxBytes: maxBytes, isIdentifier: isIdentifier)
+    }
+
+    mutating func optionalString(_ key: String, maxBytes: Int, isIdentifier: Bool = false) -> String? {
+        guard let value = value(key, required: false) else { return nil }
+        return checkedString(key, value, allowEmpty: true, maxBytes: maxBytes, isIdentifier: isIdentifier)
+    }
+
+    /// A string within its length bound; identifiers also refuse control characters, which
+    /// would corrupt keys, logs and the tools that read them.
+    private mutating func checkedString(_ key: String, _ value: JSONValue, allowEmpty: Bool, maxBytes: Int, isIdentifier: Bool) -> String? {
         guard case .string(let string) = value else {
             fail(key, "must be a string, not \(value.typeName)")
             return nil
@@ -141,13 +173,12 @@ private struct FieldReader {
             fail(key, "must not be empty")
             return nil
         }
-        return string
-    }
-
-    mutating func optionalString(_ key: String) -> String? {
-        guard let value = value(key, required: false) else { return nil }
-        guard case .string(let string) = value else {
-            fail(key, "must be a string, not \(value.typeName)")
+        if string.utf8.count > maxBytes {
+            fail(key, "must be at most \(maxBytes) bytes of UTF-8, not \(string.utf8.count)")
+            return nil
+        }
+        if isIdentifier && string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            fail(key, "must not contain control characters")
             return nil
         }
         return string
@@ -163,7 +194,7 @@ private struct FieldReader {
     }
 
     mutating func orderID(_ key: String) -> String? {
-        guard let orderID = requiredString(key, allowEmpty: false) else { return nil }
+        guard let orderID = requiredString(key, allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true) else { return nil }
         guard orderID.hasPrefix("QO-"), orderID.utf8.count > 3 else {
             fail(key, "must start with \"QO-\" followed by the order's identifier")
             return nil
@@ -172,7 +203,7 @@ private struct FieldReader {
     }
 
     mutating func messageType(_ key: String) -> MessageType? {
-        guard let name = requiredString(key, allowEmpty: true) else { return nil }
+        guard let name = requiredString(key, allowEmpty: true, maxBytes: Limits.identifierBytes) else { return nil }
         guard let type = MessageType(rawValue: name) else {
             fail(key, WebhookPayload.messageTypeRule)
             return nil
@@ -181,7 +212,7 @@ private struct FieldReader {
     }
 
     mutating func dateTime(_ key: String) -> (text: String, milliseconds: Int64)? {
-        guard let text = requiredString(key, allowEmpty: true) else { return nil }
+        guard let text = requiredString(key, allowEmpty: true, maxBytes: Limits.dateTimeBytes) else { return nil }
         guard let milliseconds = ISO8601.unixMilliseconds(from: text) else {
             fail(key, "must be an ISO 8601 date-time with a time zone, such as 2025-10-28T10:30:00Z")
             return nil
@@ -189,10 +220,25 @@ private struct FieldReader {
         return (text, milliseconds)
     }
 
+    mutating func webURL(_ key: String) -> String? {
+        guard let url = requiredString(key, allowEmpty: false, maxBytes: Limits.urlBytes) else { return nil }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            fail(key, "must be an http or https URL")
+            return nil
+        }
+        return url
+    }
+
     mutating func attachments(_ key: String) -> [Attachment]? {
         guard let value = value(key, required: false) else { return nil }
         guard case .array(let elements) = value else {
             fail(key, "must be a list of attachments, not \(value.typeName)")
+            return nil
+        }
+        guard elements.count <= Limits.attachmentCount else {
+            fail(key, "must hold at most \(Limits.attachmentCount) attachments, not \(elements.count)")
             return nil
         }
         var attachments: [Attachment] = []
@@ -203,10 +249,10 @@ private struct FieldReader {
                 continue
             }
             var reader = FieldReader(object: object, prefix: elementPath + ".")
-            let id = reader.requiredString("_id", allowEmpty: false)
-            let name = reader.requiredString("name", allowEmpty: true)
-            let url = reader.requiredString("url", allowEmpty: false)
-            let tag = reader.optionalString("tag")
+            let id = reader.requiredString("_id", allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true)
+            let name = reader.requiredString("name", allowEmpty: true, maxBytes: Limits.attachmentNameBytes)
+            let url = reader.webURL("url")
+            let tag = reader.optionalString("tag", maxBytes: Limits.identifierBytes, isIdentifier: true)
             errors += reader.errors
             if let id, let name, let url {
                 attachments.append(Attachment(id: id, name: name, url: url, tag: tag))
