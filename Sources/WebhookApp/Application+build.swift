@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import DynamoDB
 import DynamoDBMessageStore
+import HTTPTypes
 import Hummingbird
 import Logging
 import MessageStore
@@ -22,8 +23,17 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     router.add(middleware: ErrorMiddleware())
 
     HealthController(store: store).addRoutes(to: router)
+    let limiter = AuthFailureLimiter(
+        policy: .init(limit: configuration.authFailureLimit, window: configuration.authFailureWindow, lockout: configuration.authLockout)
+    )
     let webhook = router.group("webhook")
-        .add(middleware: BasicAuthMiddleware(verifier: CredentialVerifier(accepting: [configuration.credentials])))
+        .add(
+            middleware: BasicAuthMiddleware(
+                verifier: CredentialVerifier(accepting: [configuration.credentials] + (configuration.previousCredentials.map { [$0] } ?? [])),
+                limiter: limiter,
+                clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }
+            )
+        )
     MessageController(store: store, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: webhook)
 
     return Application(

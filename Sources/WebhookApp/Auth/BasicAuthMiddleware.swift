@@ -1,23 +1,58 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Lets a request through only with valid HTTP Basic credentials; answers 401 otherwise.
+/// Lets a request through only with valid HTTP Basic credentials; answers 401 otherwise,
+/// and 429 to an address that failed too often lately.
 ///
-/// Failed attempts are logged with the reason, never with the password or header.
-struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Failed attempts are logged with the reason and client address, never with the password
+/// or the header.
+struct BasicAuthMiddleware: RouterMiddleware {
+    typealias Context = WebhookRequestContext
+
     let verifier: CredentialVerifier
+    let limiter: AuthFailureLimiter
+    /// A header naming the client when a proxy or load balancer stands in front
+    /// (`X-Forwarded-For`: its last address, the one the proxy added); `nil` for the peer.
+    let clientAddressHeader: HTTPField.Name?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let address = clientAddress(of: request, context: context)
+        if let remaining = limiter.lockoutRemaining(for: address) {
+            context.logger.notice("Authentication refused during lockout", metadata: ["client_address": .string(address)])
+            throw WebhookError.tooManyFailedAttempts(retryAfterSeconds: Int(remaining.components.seconds) + 1)
+        }
+        let reason: String
         switch Self.credentials(in: request) {
         case .success(let (username, password)) where verifier.verify(username: username, password: password):
+            limiter.recordSuccess(for: address)
             return try await next(request, context)
         case .success:
-            context.logger.notice("Authentication failed", metadata: ["reason": "wrong credentials"])
-        case .failure(let reason):
-            context.logger.notice("Authentication failed", metadata: ["reason": .string(reason.rawValue)])
+            reason = "wrong credentials"
+        case .failure(let missing):
+            reason = missing.rawValue
+        }
+        context.logger.notice("Authentication failed", metadata: ["reason": .string(reason), "client_address": .string(address)])
+        if limiter.recordFailure(for: address) {
+            context.logger.warning(
+                "Client locked out after repeated authentication failures",
+                metadata: [
+                    "client_address": .string(address), "failures": .stringConvertible(limiter.policy.limit),
+                    "lockout_seconds": .stringConvertible(limiter.policy.lockout.components.seconds),
+                ]
+            )
         }
         throw WebhookError.unauthorized
+    }
+
+    private func clientAddress(of request: Request, context: Context) -> String {
+        if let clientAddressHeader, let forwarded = request.headers[clientAddressHeader],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            return String(last.prefix(64))
+        }
+        return context.remoteAddress ?? "unknown"
     }
 
     enum MissingCredentials: String, Error {

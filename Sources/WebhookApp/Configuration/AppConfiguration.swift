@@ -1,5 +1,6 @@
 import DynamoDB
 import Foundation
+import HTTPTypes
 import Logging
 
 /// Everything the service reads from its environment, checked once at start-up.
@@ -18,6 +19,21 @@ public struct AppConfiguration: Sendable {
     /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD` (required): the HTTP Basic credentials that
     /// Qualia and readers must present.
     public var credentials: BasicCredentials
+    /// `WEBHOOK_PASSWORD_PREVIOUS` (and `WEBHOOK_USERNAME_PREVIOUS`, default the current user
+    /// name): a second accepted pair while credentials rotate, so no delivery is refused
+    /// between changing the service and changing Qualia.
+    public var previousCredentials: BasicCredentials?
+    /// `AUTH_FAILURE_LIMIT`: failed authentications from one address, within the window,
+    /// that lock it out. Default 10.
+    public var authFailureLimit: Int
+    /// `AUTH_FAILURE_WINDOW_SECONDS`: how far back failures count. Default 60.
+    public var authFailureWindow: Duration
+    /// `AUTH_LOCKOUT_SECONDS`: how long a locked-out address gets 429. Default 300.
+    public var authLockout: Duration
+    /// `CLIENT_ADDRESS_HEADER`: a header that names the client behind a proxy or load
+    /// balancer, such as `X-Forwarded-For` (its last address is used). Default: none, the
+    /// connection's peer address. Set it only when a proxy always sets that header.
+    public var clientAddressHeader: String?
     /// `HOST`: the address to listen on. Default `127.0.0.1`; use `0.0.0.0` in a container.
     public var host: String
     /// `PORT`: the TCP port to listen on. Default `8000`.
@@ -48,6 +64,11 @@ public struct AppConfiguration: Sendable {
     /// Creates a configuration directly (tests build their own).
     public init(
         credentials: BasicCredentials,
+        previousCredentials: BasicCredentials? = nil,
+        authFailureLimit: Int = 10,
+        authFailureWindow: Duration = .seconds(60),
+        authLockout: Duration = .seconds(300),
+        clientAddressHeader: String? = nil,
         host: String = "127.0.0.1",
         port: Int = 8000,
         store: StoreKind = .sqlite,
@@ -60,6 +81,11 @@ public struct AppConfiguration: Sendable {
         logLevel: Logger.Level = .info
     ) {
         self.credentials = credentials
+        self.previousCredentials = previousCredentials
+        self.authFailureLimit = authFailureLimit
+        self.authFailureWindow = authFailureWindow
+        self.authLockout = authLockout
+        self.clientAddressHeader = clientAddressHeader
         self.host = host
         self.port = port
         self.store = store
@@ -95,6 +121,13 @@ public struct AppConfiguration: Sendable {
         if password == nil { problems.append("WEBHOOK_PASSWORD is not set") }
 
         let port = integer("PORT", default: 8000, in: 0...65535)
+        let authFailureLimit = integer("AUTH_FAILURE_LIMIT", default: 10, in: 1...1_000_000)
+        let authFailureWindow = integer("AUTH_FAILURE_WINDOW_SECONDS", default: 60, in: 1...86_400)
+        let authLockout = integer("AUTH_LOCKOUT_SECONDS", default: 300, in: 1...86_400)
+        let clientAddressHeader = value("CLIENT_ADDRESS_HEADER")
+        if let clientAddressHeader, HTTPField.Name(clientAddressHeader) == nil {
+            problems.append("CLIENT_ADDRESS_HEADER is not a valid header name")
+        }
         let maxBodyBytes = integer("MAX_BODY_BYTES", default: 256 * 1024, in: 1024...(16 * 1024 * 1024))
 
         var store = StoreKind.sqlite
@@ -122,6 +155,13 @@ public struct AppConfiguration: Sendable {
         guard problems.isEmpty, let username, let password else { throw ConfigurationError(problems: problems) }
         self.init(
             credentials: BasicCredentials(username: username, password: password),
+            previousCredentials: value("WEBHOOK_PASSWORD_PREVIOUS").map {
+                BasicCredentials(username: value("WEBHOOK_USERNAME_PREVIOUS") ?? username, password: $0)
+            },
+            authFailureLimit: authFailureLimit,
+            authFailureWindow: .seconds(authFailureWindow),
+            authLockout: .seconds(authLockout),
+            clientAddressHeader: clientAddressHeader,
             host: value("HOST") ?? "127.0.0.1",
             port: port,
             store: store,

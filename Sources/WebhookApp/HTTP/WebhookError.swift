@@ -33,6 +33,15 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
         headers: [.wwwAuthenticate: "Basic realm=\"qualia-webhook\", charset=\"UTF-8\""]
     )
 
+    /// 429: this address failed to authenticate too often lately.
+    public static func tooManyFailedAttempts(retryAfterSeconds: Int) -> WebhookError {
+        WebhookError(
+            status: .tooManyRequests, code: "too_many_failed_attempts",
+            message: "Too many failed authentication attempts from this address. Try again later.",
+            headers: [.retryAfter: String(retryAfterSeconds)]
+        )
+    }
+
     /// 400: the body is not JSON.
     public static let invalidJSON = WebhookError(
         status: .badRequest, code: "invalid_json", message: "The request body is not valid JSON."

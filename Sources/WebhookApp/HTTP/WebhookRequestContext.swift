@@ -9,10 +9,13 @@ public struct WebhookRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// When the request's head arrived, for `response_time_ms`.
     public let receivedAt: ContinuousClock.Instant
+    /// The peer's IP address, when the connection has one.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         receivedAt = .now
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Milliseconds since the request arrived, rounded to hundredths.
