@@ -4,6 +4,8 @@ import DynamoDB
 import DynamoDBMessageStore
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 import WebhookApp
 
 /// The `qualia-webhook` command: parses arguments and hands over to `WebhookApp`.
@@ -45,7 +47,14 @@ struct Serve: AsyncParsableCommand {
                     "store": .string(configuration.store.rawValue),
                 ]
             )
-            try await app.runService()
+            // SIGTERM and SIGINT stop accepting, let in-flight requests finish (for at most
+            // SHUTDOWN_TIMEOUT_SECONDS), close the store, and exit 0.
+            var group = ServiceGroupConfiguration(
+                services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
+            group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+            try await ServiceGroup(configuration: group).run()
+            logger.info("qualia-webhook stopped")
         } catch {
             logger.critical("qualia-webhook stopped", metadata: ["error": .string(String(describing: error))])
             throw ExitCode.failure

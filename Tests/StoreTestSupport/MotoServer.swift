@@ -41,3 +41,20 @@ public enum MotoServer {
 }
 
 
+
+/// DynamoDB clients for tests that bring their own server.
+public enum DynamoDBTestClient {
+    /// A client for `endpoint` with fixed test credentials.
+    public static func make(endpoint: String) throws -> DynamoDBClient {
+        try DynamoDBClient(
+            configuration: .init(region: "us-east-1", endpoint: endpoint),
+            credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
+            logger: Logger(label: "test")
+        )
+    }
+
+    /// Creates a table with the spec's key schema.
+    public static func createTable(_ name: String, client: DynamoDBClient) async throws {
+        try await DynamoDBMessageStore.createTableIfMissing(name, client: client)
+    }
+}

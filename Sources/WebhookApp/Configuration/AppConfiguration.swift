@@ -58,6 +58,9 @@ public struct AppConfiguration: Sendable {
     public var awsEnvironment: [String: String]
     /// `MAX_BODY_BYTES`: the largest request body accepted, in bytes. Default 262144 (256 KiB).
     public var maxBodyBytes: Int
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM, how long in-flight requests may take to finish
+    /// before they are cut off. Default 25 (under the usual 30 s before an orchestrator kills).
+    public var shutdownTimeout: Duration
     /// `LOG_LEVEL`: `trace`, `debug`, `info` (default), `notice`, `warning`, `error` or `critical`.
     public var logLevel: Logger.Level
 
@@ -78,6 +81,7 @@ public struct AppConfiguration: Sendable {
         dynamoDBEndpoint: String? = nil,
         awsEnvironment: [String: String] = [:],
         maxBodyBytes: Int = 256 * 1024,
+        shutdownTimeout: Duration = .seconds(25),
         logLevel: Logger.Level = .info
     ) {
         self.credentials = credentials
@@ -95,6 +99,7 @@ public struct AppConfiguration: Sendable {
         self.dynamoDBEndpoint = dynamoDBEndpoint
         self.awsEnvironment = awsEnvironment
         self.maxBodyBytes = maxBodyBytes
+        self.shutdownTimeout = shutdownTimeout
         self.logLevel = logLevel
     }
 
@@ -121,6 +126,7 @@ public struct AppConfiguration: Sendable {
         if password == nil { problems.append("WEBHOOK_PASSWORD is not set") }
 
         let port = integer("PORT", default: 8000, in: 0...65535)
+        let shutdownTimeout = integer("SHUTDOWN_TIMEOUT_SECONDS", default: 25, in: 1...3600)
         let authFailureLimit = integer("AUTH_FAILURE_LIMIT", default: 10, in: 1...1_000_000)
         let authFailureWindow = integer("AUTH_FAILURE_WINDOW_SECONDS", default: 60, in: 1...86_400)
         let authLockout = integer("AUTH_LOCKOUT_SECONDS", default: 300, in: 1...86_400)
@@ -171,6 +177,7 @@ public struct AppConfiguration: Sendable {
             dynamoDBEndpoint: DynamoDBClient.Configuration.endpointOverride(in: environment),
             awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
             maxBodyBytes: maxBodyBytes,
+            shutdownTimeout: .seconds(shutdownTimeout),
             logLevel: logLevel
         )
     }
