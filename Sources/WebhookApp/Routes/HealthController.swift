@@ -1,13 +1,22 @@
 import Hummingbird
 import MessageStore
 
-/// Unauthenticated probes for load balancers and orchestrators.
+/// Unauthenticated probes for load balancers and orchestrators, and the API's description.
 struct HealthController: Sendable {
     let store: any MessageStore
 
     func addRoutes(to router: Router<WebhookRequestContext>) {
         router.get("health", use: health)
         router.get("ready", use: ready)
+        router.get("openapi.yaml", use: openAPIDocument)
+    }
+
+    /// `GET /openapi.yaml`: the OpenAPI 3.1 document of this API.
+    @Sendable func openAPIDocument(request: Request, context: WebhookRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml))
+        )
     }
 
     /// `GET /health`: 200 while the process serves HTTP.
