@@ -43,8 +43,16 @@ public enum StoreOutcome: String, Sendable, Hashable, CaseIterable {
     /// Decides what a delivery does to the stored version, the rule every store applies.
     public static func decide(storing new: StoredMessage, over stored: StoredMessage?) -> StoreOutcome {
         guard let stored else { return .created }
-        if new.timestamp > stored.timestamp { return .updated }
-        if new.timestamp == stored.timestamp && new.hasSameContent(as: stored) { return .duplicate }
+        return decide(storing: new, overVersionAt: stored.timestamp) { stored }
+    }
+
+    /// The same rule, for a store that can read the stored version's `timestamp` alone: its
+    /// content is only needed, and `storedVersion` only called, when the timestamps tie.
+    public static func decide(
+        storing new: StoredMessage, overVersionAt storedTimestamp: Int64, storedVersion: () throws -> StoredMessage
+    ) rethrows -> StoreOutcome {
+        if new.timestamp > storedTimestamp { return .updated }
+        if try new.timestamp == storedTimestamp && new.hasSameContent(as: storedVersion()) { return .duplicate }
         return .stale
     }
 

@@ -1,0 +1,159 @@
+import NIOPosix
+import Synchronization
+
+/// The SQLite store's one writer: it commits concurrent writes together, in one transaction
+/// and so one sync of the log, and answers each write only after its transaction committed.
+///
+/// With `synchronous=FULL` every commit waits for the disk, so one transaction per request
+/// spends its time waiting for syncs. Here writes queue up while a commit is on its way to
+/// disk; the next transaction takes every write that queued meanwhile (up to
+/// ``maximumBatchSize``). No write waits for a timer: an idle writer commits a lone write at
+/// once, and batches only grow under concurrency, when they pay for themselves.
+///
+/// The connection is used on one thread only, the writer thread; all jobs on it, batches and
+/// ``withConnection(_:)`` alike, run one after another.
+final class SQLiteGroupCommitWriter: Sendable {
+    /// One write waiting for its transaction.
+    private struct PendingWrite {
+        var message: StoredMessage
+        var attachmentsJSON: String?
+        var continuation: CheckedContinuation<StoreOutcome, any Error>
+    }
+
+    private struct Queue {
+        var writes: [PendingWrite] = []
+        /// Whether a job on the writer thread is committing and will take what is queued.
+        var isDraining = false
+        var isClosed = false
+    }
+
+    /// A write's own statements failed (not `BEGIN` or `COMMIT`), so retrying the others
+    /// without it may succeed.
+    private struct WriteFailure: Error {
+        var underlying: any Error
+    }
+
+    /// The most writes committed in one transaction, which bounds how long one commit takes.
+    let maximumBatchSize: Int
+    private let connection: SQLiteConnection
+    private let thread: NIOThreadPool
+    private let queue = Mutex(Queue())
+    private let transactionsCommitted = Atomic<Int>(0)
+
+    /// How many transactions have committed so far; fewer than writes when writes were batched.
+    var committedTransactionCount: Int { transactionsCommitted.load(ordering: .relaxed) }
+
+    /// Takes over an open connection and its thread.
+    init(connection: SQLiteConnection, thread: NIOThreadPool, maximumBatchSize: Int = 256) {
+        self.connection = connection
+        self.thread = thread
+        self.maximumBatchSize = max(1, maximumBatchSize)
+    }
+
+    /// Stores a version of a message in the next transaction and returns once it committed.
+    /// - Parameter attachmentsJSON: The message's attachments, already encoded for their column.
+    /// - Throws: the error that stopped its transaction; then nothing of this write is stored.
+    func write(_ message: StoredMessage, attachmentsJSON: String?) async throws -> StoreOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let startDraining = queue.withLock { queue -> Bool? in
+                guard !queue.isClosed else { return nil }
+                queue.writes.append(PendingWrite(message: message, attachmentsJSON: attachmentsJSON, continuation: continuation))
+                guard !queue.isDraining else { return false }
+                queue.isDraining = true
+                return true
+            }
+            switch startDraining {
+            case nil:
+                continuation.resume(throwing: MessageStoreError.unavailable("the SQLite store is shut down"))
+            case true?:
+                thread.submit { [self] state in
+                    guard case .active = state else { return failQueuedWrites() }
+                    drain()
+                }
+            case false?:
+                break  // the job on the writer thread takes it with the next batch
+            }
+        }
+    }
+
+    /// Runs `body` on the writer thread, between batches.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await thread.runIfActive { [connection] in try body(connection) }
+    }
+
+    /// Refuses new writes, commits every queued one, then closes the connection.
+    func shutdown() async {
+        queue.withLock { $0.isClosed = true }
+        try? await thread.shutdownGracefully()
+        failQueuedWrites()
+        connection.close()
+    }
+
+    // MARK: On the writer thread
+
+    private func drain() {
+        while true {
+            let batch = queue.withLock { queue -> [PendingWrite] in
+                let count = min(queue.writes.count, maximumBatchSize)
+                guard count > 0 else {
+                    queue.isDraining = false
+                    return []
+                }
+                defer { queue.writes.removeFirst(count) }
+                return Array(queue.writes.prefix(count))
+            }
+            guard !batch.isEmpty else { return }
+            let results = commit(batch)
+            for (write, result) in zip(batch, results) { write.continuation.resume(with: result) }
+        }
+    }
+
+    /// Commits a batch; when one write's own statements fail, commits the others without it.
+    private func commit(_ batch: [PendingWrite]) -> [Result<StoreOutcome, any Error>] {
+        do {
+            return try transaction(batch).map { .success($0) }
+        } catch let failure as WriteFailure {
+            guard batch.count > 1 else { return [.failure(failure.underlying)] }
+            return batch.map { write in
+                Result { try transaction([write])[0] }.mapError { ($0 as? WriteFailure)?.underlying ?? $0 }
+            }
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
+    }
+
+    private func transaction(_ writes: [PendingWrite]) throws -> [StoreOutcome] {
+        // IMMEDIATE takes the write lock first, so another process cannot write between a
+        // write's decision and the write itself: each is one atomic step.
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            var outcomes: [StoreOutcome] = []
+            outcomes.reserveCapacity(writes.count)
+            for write in writes {
+                do {
+                    outcomes.append(try SQLiteRows.store(write.message, attachmentsJSON: write.attachmentsJSON, on: connection))
+                } catch {
+                    throw WriteFailure(underlying: error)
+                }
+            }
+            try connection.execute("COMMIT")
+            transactionsCommitted.add(1, ordering: .relaxed)
+            return outcomes
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Answers every queued write with an error: the writer thread is gone.
+    private func failQueuedWrites() {
+        let orphans = queue.withLock { queue -> [PendingWrite] in
+            queue.isDraining = false
+            defer { queue.writes.removeAll() }
+            return queue.writes
+        }
+        for write in orphans {
+            write.continuation.resume(throwing: MessageStoreError.unavailable("the SQLite store is shut down"))
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import CSQLite
+import Foundation
+
+/// The `messages` table: its schema, its statements, and the mapping between its rows and
+/// ``StoredMessage``. Rows keep the spec's item shape: one column per stored attribute, with
+/// the same names (`PK`, `SK`, `orderId`, …; `read` as 0 or 1; `attachments` as JSON text).
+enum SQLiteRows {
+    /// Stores a version of a message on `connection`, inside the caller's transaction,
+    /// unless the row holds one at least as new (the rule of ``StoreOutcome/decide(storing:over:)``).
+    static func store(_ message: StoredMessage, attachmentsJSON: String?, on connection: SQLiteConnection) throws -> StoreOutcome {
+        let outcome = try decide(message, on: connection)
+        if outcome.wroteNewVersion { try write(message, attachmentsJSON: attachmentsJSON, on: connection) }
+        return outcome
+    }
+
+    private static func decide(_ message: StoredMessage, on connection: SQLiteConnection) throws -> StoreOutcome {
+        let statement = try connection.prepared(selectOneSQL)
+        defer { statement.reset() }
+        try statement.bind(message.partitionKey, at: 1)
+        try statement.bind(message.sortKey, at: 2)
+        guard try statement.step() else { return .created }
+        // The stored content is decoded only when the timestamps tie.
+        return try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: timestampColumn)) {
+            try decode(statement)
+        }
+    }
+
+    private static func write(_ message: StoredMessage, attachmentsJSON: String?, on connection: SQLiteConnection) throws {
+        let statement = try connection.prepared(upsertSQL)
+        defer { statement.reset() }
+        try statement.bind(message.partitionKey, at: 1)
+        try statement.bind(message.sortKey, at: 2)
+        try statement.bind(message.orderID, at: 3)
+        try statement.bind(message.messageID, at: 4)
+        try statement.bind(message.messageType.rawValue, at: 5)
+        try statement.bind(message.fromName, at: 6)
+        try statement.bind(message.text, at: 7)
+        try statement.bind(message.createdDate, at: 8)
+        try statement.bind(message.read ? 1 : 0, at: 9)
+        try statement.bind(message.timestamp, at: 10)
+        try statement.bind(message.storedAt, at: 11)
+        try statement.bind(message.orderNumber, at: 12)
+        try statement.bind(attachmentsJSON, at: 13)
+        _ = try statement.step()
+    }
+
+    /// Every stored message of an order, optionally of one type, in `SK` order.
+    static func messages(forOrder orderID: String, type: MessageType?, on connection: SQLiteConnection) throws -> [StoredMessage] {
+        let statement: SQLiteStatement
+        if let type {
+            statement = try connection.prepared(selectByTypeSQL)
+            let prefix = StoredMessage.sortKeyPrefix(for: type)
+            try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
+            try statement.bind(prefix, at: 2)
+            try statement.bind(upperBound(ofPrefix: prefix), at: 3)
+        } else {
+            statement = try connection.prepared(selectSQL)
+            try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
+        }
+        defer { statement.reset() }
+        var messages: [StoredMessage] = []
+        while try statement.step() {
+            messages.append(try decode(statement))
+        }
+        return messages
+    }
+
+    /// Encodes attachments for their column.
+    static func encodeAttachments(_ attachments: [Attachment]) throws -> String {
+        String(decoding: try JSONEncoder().encode(attachments), as: UTF8.self)
+    }
+
+    private static func decode(_ row: SQLiteStatement) throws -> StoredMessage {
+        guard let messageType = row.text(at: 2).flatMap(MessageType.init(rawValue:)) else {
+            throw MessageStoreError.failed("stored row has an unknown messageType")
+        }
+        return StoredMessage(
+            orderID: row.text(at: 0) ?? "",
+            messageID: row.text(at: 1) ?? "",
+            messageType: messageType,
+            fromName: row.text(at: 3) ?? "",
+            text: row.text(at: 4) ?? "",
+            createdDate: row.text(at: 5) ?? "",
+            read: row.int64(at: 6) != 0,
+            timestamp: row.int64(at: timestampColumn),
+            storedAt: row.text(at: 8) ?? "",
+            orderNumber: row.text(at: 9),
+            attachments: try row.text(at: 10).map { try JSONDecoder().decode([Attachment].self, from: Data($0.utf8)) }
+        )
+    }
+
+    /// The smallest string above every string that starts with `prefix` (which ends in `#`).
+    private static func upperBound(ofPrefix prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        bytes[bytes.count - 1] += 1
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: SQL
+
+    static let schemaSQL = """
+        CREATE TABLE IF NOT EXISTS messages (
+            PK          TEXT    NOT NULL,
+            SK          TEXT    NOT NULL,
+            orderId     TEXT    NOT NULL,
+            messageId   TEXT    NOT NULL,
+            messageType TEXT    NOT NULL,
+            fromName    TEXT    NOT NULL,
+            text        TEXT    NOT NULL,
+            createdDate TEXT    NOT NULL,
+            read        INTEGER NOT NULL CHECK (read IN (0, 1)),
+            timestamp   INTEGER NOT NULL,
+            storedAt    TEXT    NOT NULL,
+            orderNumber TEXT,
+            attachments TEXT,
+            PRIMARY KEY (PK, SK)
+        ) WITHOUT ROWID;
+        """
+
+    private static let upsertSQL = """
+        INSERT OR REPLACE INTO messages
+            (PK, SK, orderId, messageId, messageType, fromName, text, createdDate, read, timestamp, storedAt, orderNumber, attachments)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        """
+
+    private static let selectColumns =
+        "orderId, messageId, messageType, fromName, text, createdDate, read, timestamp, storedAt, orderNumber, attachments"
+    /// Where `timestamp` is among ``selectColumns``.
+    private static let timestampColumn: Int32 = 7
+
+    private static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
+
+    private static let selectSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 ORDER BY SK"
+
+    private static let selectByTypeSQL =
+        "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK >= ?2 AND SK < ?3 ORDER BY SK"
+}
