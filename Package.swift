@@ -32,11 +32,14 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // JSON values and a strict, fast parser for them (request bodies, stored attachments).
+        .target(name: "JSON", swiftSettings: swiftSettings),
         // The store seam: the domain item, the `MessageStore` protocol and the embedded SQLite store.
         .target(
             name: "MessageStore",
             dependencies: [
                 "CSQLite",
+                "JSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -65,6 +68,7 @@ let package = Package(
         .target(
             name: "WebhookApp",
             dependencies: [
+                "JSON",
                 "MessageStore",
                 "DynamoDB",
                 "DynamoDBMessageStore",
@@ -99,6 +103,7 @@ let package = Package(
             path: "Tests/StoreTestSupport",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MessageStoreTests",
             dependencies: ["MessageStore", "StoreTestSupport", .product(name: "Logging", package: "swift-log")],
@@ -116,6 +121,7 @@ let package = Package(
         .testTarget(
             name: "WebhookAppTests",
             dependencies: [
+                "JSON",
                 "WebhookApp",
                 "MessageStore",
                 "DynamoDB",

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import JSON
 
 /// The `messages` table: its schema, its statements, and the mapping between its rows and
 /// ``StoredMessage``. Rows keep the spec's item shape: one column per stored attribute, with
@@ -85,8 +86,22 @@ enum SQLiteRows {
             timestamp: row.int64(at: timestampColumn),
             storedAt: row.text(at: 8) ?? "",
             orderNumber: row.text(at: 9),
-            attachments: try row.text(at: 10).map { try JSONDecoder().decode([Attachment].self, from: Data($0.utf8)) }
+            attachments: try row.text(at: 10).map(decodeAttachments)
         )
+    }
+
+    /// Reads the attachments column back. Foundation's `JSONDecoder` took most of the time
+    /// of a listing here, so this goes through the small parser instead.
+    private static func decodeAttachments(_ json: String) throws -> [Attachment] {
+        guard case .array(let elements) = try JSONValue.parse(json.utf8) else {
+            throw MessageStoreError.failed("stored attachments are not a JSON array")
+        }
+        return try elements.map { element in
+            guard case .object(let fields) = element, let id = fields["_id"]?.stringValue, let name = fields["name"]?.stringValue,
+                let url = fields["url"]?.stringValue
+            else { throw MessageStoreError.failed("a stored attachment lacks _id, name or url") }
+            return Attachment(id: id, name: name, url: url, tag: fields["tag"]?.stringValue)
+        }
     }
 
     /// The smallest string above every string that starts with `prefix` (which ends in `#`).

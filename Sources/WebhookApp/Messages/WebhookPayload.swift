@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import MessageStore
 
 /// A message webhook from Qualia that passed validation.

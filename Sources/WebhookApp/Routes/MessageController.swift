@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Logging
 import MessageStore
 import NIOCore
@@ -26,7 +27,7 @@ struct MessageController: Sendable {
         }
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
+            json = try JSONValue.parse(body.readableBytesView)
         } catch {
             throw WebhookError.invalidJSON
         }
