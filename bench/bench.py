@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Benchmarks qualia-webhook as its users would: the real binary on a loopback port, driven by wrk.
+
+For each store (SQLite, and DynamoDB on a local moto server) and each connection count it runs,
+back to back in one run:
+  - GET /health (the ceiling of this machine at that moment),
+  - POST /webhook/messages with a unique valid webhook per request,
+  - GET /webhook/messages/{order_id} of an order holding 20 messages,
+and prints req/s, p50/p99/p99.9 latency, non-2xx and socket errors, the server's peak RSS
+during that scenario, and each figure as a ratio to the same run's /health. It also measures
+the time from process start to the first 200 on /health, and (SQLite) POST and GET again over
+a store already holding --fill messages.
+
+Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
+                 [--fill N] [--binary PATH] [--json FILE]
+"""
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH_DIR)
+USER, PASSWORD = "bench_user", "bench-password-not-secret"
+AUTH = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(port, method, path, body=None, timeout=5):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"Authorization": "Basic " + AUTH}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+class Server:
+    """The qualia-webhook binary as a child process, with its log in a file."""
+
+    def __init__(self, binary, workdir, environment):
+        self.port = free_port()
+        self.log_path = os.path.join(workdir, f"server-{self.port}.log")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEBHOOK_USERNAME": USER,
+            "WEBHOOK_PASSWORD": PASSWORD,
+            "LOG_LEVEL": "info",
+        }
+        env.update(environment)
+        self.log = open(self.log_path, "wb")
+        started = time.perf_counter()
+        self.process = subprocess.Popen([binary, "serve"], cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.startup_ms = self._wait_until_healthy(started)
+
+    def _wait_until_healthy(self, started):
+        deadline = started + 30
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; log: {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                    if s.recv(64).startswith(b"HTTP/1.1 200"):
+                        return (time.perf_counter() - started) * 1000
+            except OSError:
+                pass
+            time.sleep(0.001)
+        raise RuntimeError(f"server not healthy after 30 s; log: {self.log_path}")
+
+    def reset_peak_rss(self):
+        # Writing 5 to clear_refs resets the kernel's peak-RSS mark (VmHWM) for this process.
+        with open(f"/proc/{self.process.pid}/clear_refs", "w") as f:
+            f.write("5")
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+
+def run_wrk(port, script, path, connections, duration, script_args=()):
+    threads = 1 if connections == 1 else 2
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+        "-s", os.path.join(BENCH_DIR, script), f"http://127.0.0.1:{port}{path}",
+    ]
+    if script_args:
+        command += ["--", *script_args]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "BENCH_DIR": BENCH_DIR})
+    match = re.search(r"^WRK_SUMMARY (\{.*\})$", result.stdout, re.M)
+    if result.returncode != 0 or not match:
+        raise RuntimeError(f"wrk failed ({result.returncode}): {result.stdout}\n{result.stderr}")
+    summary = json.loads(match.group(1))
+    seconds = summary["duration_us"] / 1e6
+    return {
+        "rps": summary["requests"] / seconds,
+        "requests": summary["requests"],
+        "p50_ms": summary["p50_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+        "p999_ms": summary["p999_us"] / 1000,
+        "non_2xx": summary["errors_status"],
+        "socket_errors": sum(summary[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout")),
+    }
+
+
+def measure(server, scenario, connections, duration, run_id, order_path):
+    server.reset_peak_rss()
+    if scenario == "health":
+        figures = run_wrk(server.port, "health.lua", "/health", connections, duration)
+    elif scenario == "post":
+        figures = run_wrk(server.port, "post.lua", "/webhook/messages", connections, duration, (f"{run_id}c{connections}", AUTH))
+    else:
+        figures = run_wrk(server.port, "get.lua", order_path, connections, duration, (AUTH,))
+    figures["peak_rss_mb"] = server.peak_rss_mb()
+    return figures
+
+
+def seed_order(port, order_id, count):
+    """Stores `count` messages in one order through the API, so GET serves a realistic body."""
+    for n in range(count):
+        body = json.dumps({
+            "order_id": order_id, "message_id": f"MSG-{n:03d}", "order_number": "ORD-2025-001",
+            "from_name": "John Smith", "text": f"Message {n}: the title commitment is attached for review.",
+            "created_date": "2025-10-28T10:30:00Z", "read": n % 2 == 0,
+            "attachments": [{"_id": f"ATT-{n}", "name": "commitment.pdf", "url": "https://example.com/files/commitment.pdf", "tag": "title"}],
+            "message_type": "message.received" if n % 3 else "message.sent", "timestamp": "2025-10-28T10:30:00Z",
+        })
+        status = http_status(port, "POST", "/webhook/messages", body)
+        if status != 200:
+            raise RuntimeError(f"seeding {order_id} answered {status}")
+    return f"/webhook/messages/{order_id}"
+
+
+def store_environment(store, workdir, moto_endpoint):
+    if store == "sqlite":
+        return {"STORE": "sqlite", "SQLITE_PATH": os.path.join(workdir, "messages.sqlite")}
+    table = f"bench-{int(time.time() * 1000)}"
+    return {"STORE": "dynamodb", "DYNAMODB_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint, **AWS_TEST_ENV}
+
+
+def create_table(binary, environment):
+    subprocess.run([binary, "create-table"], env={**os.environ, **environment}, check=True, stdout=subprocess.DEVNULL)
+
+
+def bench_store(store, binary, args, moto_endpoint, results):
+    workdir = tempfile.mkdtemp(prefix=f"qualia-bench-{store}-")
+    environment = store_environment(store, workdir, moto_endpoint)
+    if store == "dynamodb":
+        create_table(binary, environment)
+    try:
+        startups = []
+        for _ in range(args.startups):
+            probe = Server(binary, workdir, environment)
+            startups.append(probe.startup_ms)
+            probe.stop()
+        results["startup_ms"][store] = {"median": statistics.median(startups), "max": max(startups), "runs": len(startups)}
+        print(f"{store}: start to first healthy response: median {statistics.median(startups):.1f} ms, max {max(startups):.1f} ms "
+              f"over {len(startups)} starts", flush=True)
+
+        server = Server(binary, workdir, environment)
+        try:
+            order_path = seed_order(server.port, f"QO-BENCH-GET-{store}", 20)
+            run_id = str(int(time.time()))
+            # A short warm-up, so the first measured scenario does not pay for cold caches.
+            run_wrk(server.port, "health.lua", "/health", 8, 1)
+            for connections in args.connections:
+                for scenario in ("health", "post", "get"):
+                    figures = measure(server, scenario, connections, args.duration, run_id, order_path)
+                    results["runs"].append({"store": store, "scenario": scenario, "connections": connections, "fill": 0, **figures})
+                    print_row(store, scenario, connections, 0, figures, results)
+        finally:
+            exit_code = server.stop()
+            if exit_code != 0:
+                raise RuntimeError(f"server exited with {exit_code} on SIGTERM; log: {server.log_path}")
+
+        if store == "sqlite" and args.fill > 0:
+            bench_filled_sqlite(binary, args, environment, workdir, results)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def fill_sqlite(path, count):
+    """Adds `count` messages (10 per order, realistic sizes) straight into the SQLite file."""
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    attachments = json.dumps([{"_id": "ATT-1", "name": "document.pdf", "url": "https://example.com/files/document.pdf", "tag": "contract"}],
+                             separators=(",", ":"))
+    text = "Closing documents are ready for review. Please sign by Friday."
+
+    def rows():
+        for n in range(count):
+            order = f"QO-FILL-{n // 10:07d}"
+            message_id = f"MSG-{n:08d}"
+            message_type = "message.received" if n % 2 else "message.sent"
+            yield (f"MESSAGE#{order}", f"{message_type}#{message_id}", order, message_id, message_type, "John Smith", text,
+                   "2025-10-28T10:30:00Z", n % 2, 1761647400000 + n, "2025-10-28T10:30:05Z", "ORD-2025-001", attachments)
+
+    with connection:
+        connection.executemany(
+            "INSERT OR IGNORE INTO messages (PK, SK, orderId, messageId, messageType, fromName, text, createdDate, read, "
+            "timestamp, storedAt, orderNumber, attachments) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    total = connection.execute("SELECT count(*) FROM messages").fetchone()[0]
+    connection.close()
+    return total
+
+
+def bench_filled_sqlite(binary, args, environment, workdir, results):
+    started = time.perf_counter()
+    total = fill_sqlite(environment["SQLITE_PATH"], args.fill)
+    fill_seconds = time.perf_counter() - started
+    size_mb = os.path.getsize(environment["SQLITE_PATH"]) / 1e6
+    results["fill"] = {"messages": total, "seconds": fill_seconds, "file_mb": size_mb,
+                       "how": "Python's sqlite3, executemany in one transaction, into the file the server created"}
+    print(f"sqlite: filled to {total} messages in {fill_seconds:.1f} s ({size_mb:.0f} MB file)", flush=True)
+    # A cold page cache is the worst case an operator meets after a restart; start from one.
+    subprocess.run(["sync"])
+    server = Server(binary, workdir, environment)
+    try:
+        order_path = seed_order(server.port, "QO-BENCH-GET-FILLED", 20)
+        run_id = f"filled{int(time.time())}"
+        run_wrk(server.port, "health.lua", "/health", 8, 1)
+        connections = 32 if 32 in args.connections else args.connections[0]
+        for scenario in ("health", "post", "get"):
+            figures = measure(server, scenario, connections, args.duration, run_id, order_path)
+            results["runs"].append({"store": "sqlite", "scenario": scenario, "connections": connections, "fill": total, **figures})
+            print_row("sqlite", scenario, connections, total, figures, results)
+    finally:
+        server.stop()
+
+
+def print_row(store, scenario, connections, fill, figures, results):
+    ceiling = next((r["rps"] for r in results["runs"]
+                    if r["store"] == store and r["scenario"] == "health" and r["connections"] == connections and r["fill"] == fill), None)
+    ratio = f"{figures['rps'] / ceiling:6.1%}" if ceiling else "     -"
+    print(f"{store:8} {'filled ' if fill else ''}{scenario:6} c={connections:<3} {figures['rps']:9.0f} req/s  ratio {ratio}  "
+          f"p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  p99.9 {figures['p999_ms']:7.2f} ms  "
+          f"non-2xx {figures['non_2xx']}  socket errors {figures['socket_errors']}  peak RSS {figures['peak_rss_mb']:.1f} MB",
+          flush=True)
+
+
+def start_moto():
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).read()
+            return process, endpoint
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"moto_server did not start; log: {log.name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--stores", default="sqlite,dynamodb")
+    parser.add_argument("--connections", default="1,32,256")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--fill", type=int, default=1_000_000, help="messages to fill the SQLite store with (0: skip)")
+    parser.add_argument("--startups", type=int, default=5, help="how many starts to time")
+    parser.add_argument("--smoke", action="store_true", help="a short run that checks the benchmark still works")
+    parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    args = parser.parse_args()
+    if args.smoke:
+        args.duration, args.connections, args.fill, args.startups = 1, "1,32", 1000, 1
+    args.binary = os.path.abspath(args.binary)
+    args.connections = [int(c) for c in str(args.connections).split(",")]
+    stores = args.stores.split(",")
+
+    results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
+               "startup_ms": {}, "runs": []}
+    moto = None
+    moto_endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
+    if "dynamodb" in stores and not moto_endpoint:
+        moto, moto_endpoint = start_moto()
+    try:
+        for store in stores:
+            bench_store(store, args.binary, args, moto_endpoint, results)
+    finally:
+        if moto:
+            moto.terminate()
+            moto.wait()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    failures = [r for r in results["runs"] if r["non_2xx"] or r["socket_errors"]]
+    for r in failures:
+        print(f"FAILED: {r['store']} {r['scenario']} c={r['connections']}: {r['non_2xx']} non-2xx, {r['socket_errors']} socket errors")
+    return 1 if failures else 0
+
+
+def machine_facts():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown")
+    return {"cpu": cpu, "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"), "kernel": os.uname().release}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
