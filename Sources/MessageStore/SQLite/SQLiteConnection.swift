@@ -19,8 +19,8 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 /// One SQLite database connection with a cache of prepared statements.
 ///
 /// Not thread-safe by itself: ``SQLiteMessageStore`` hands each connection to one job at a
-/// time (the writer behind a mutex, readers through a check-out list), which is why it can
-/// be marked `Sendable`.
+/// time (the writer's to its one thread, readers through a check-out list), which is why it
+/// can be marked `Sendable`.
 final class SQLiteConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]

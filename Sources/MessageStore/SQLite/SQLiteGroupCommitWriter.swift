@@ -81,7 +81,9 @@ final class SQLiteGroupCommitWriter: Sendable {
         try await thread.runIfActive { [connection] in try body(connection) }
     }
 
-    /// Refuses new writes, commits every queued one, then closes the connection.
+    /// Refuses new writes, lets the batch in progress finish, then closes the connection.
+    /// A write still queued is committed by that batch's job, or, if no job had started yet,
+    /// answered as unavailable: never left waiting, never acknowledged without its commit.
     func shutdown() async {
         queue.withLock { $0.isClosed = true }
         try? await thread.shutdownGracefully()

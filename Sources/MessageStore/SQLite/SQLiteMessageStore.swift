@@ -88,7 +88,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func shutdown() async throws {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        // The writer commits what it has queued first, so nothing acknowledged is cut off.
+        // Every queued write is committed or answered as unavailable: none is left hanging,
+        // and none is acknowledged without its commit.
         await writer.shutdown()
         try? await readerThreads.shutdownGracefully()
         idleReaders.withLock { readers in
