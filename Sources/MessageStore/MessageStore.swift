@@ -19,12 +19,37 @@ public protocol MessageStore: Sendable {
     /// - Throws: ``MessageStoreError`` when the store could not be read.
     func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage]
 
+    /// An order's messages, unless they are unchanged since the read that returned
+    /// `knownVersion`: lets a caller keep what it made of a read (an encoded answer, say) for
+    /// as long as the order does not change, from this process or any other.
+    ///
+    /// A store that cannot tell cheaply whether an order changed returns the messages with
+    /// no version, every time (the default).
+    /// - Throws: ``MessageStoreError`` when the store could not be read.
+    func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead
+
     /// Checks that the store answers, for readiness probes.
     /// - Throws: ``MessageStoreError`` when it does not.
     func checkReadiness() async throws
 
     /// Releases the store's resources. The store is not used afterwards.
     func shutdown() async throws
+}
+
+extension MessageStore {
+    public func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead {
+        .messages(try await messages(forOrder: orderID, type: type), version: nil)
+    }
+}
+
+/// The answer to ``MessageStore/messages(forOrder:type:unlessUnchangedSince:)``.
+public enum VersionedRead: Sendable, Hashable {
+    /// The order has not changed since the known version.
+    case unchanged
+    /// The order's messages, with the version that labels them (`nil`: the store keeps none).
+    /// The label may be older than the data, never newer, so keeping data under it can only
+    /// cause an extra read later, never a stale answer.
+    case messages([StoredMessage], version: Int64?)
 }
 
 /// What storing a delivery did. Webhook senders deliver at least once and not always in

@@ -34,7 +34,9 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
                 clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }
             )
         )
-    MessageController(store: store, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: webhook)
+    MessageController(
+        store: store, maxBodyBytes: configuration.maxBodyBytes, listingCache: ListingCache(capacity: configuration.listingCacheBytes)
+    ).addRoutes(to: webhook)
 
     return Application(
         router: router,

@@ -15,6 +15,7 @@ import Testing
         #expect(configuration.sqlitePath == "data/messages.sqlite")
         #expect(configuration.awsRegion == "us-east-1")
         #expect(configuration.maxBodyBytes == 262_144)
+        #expect(configuration.listingCacheBytes == 8 * 1024 * 1024)
         #expect(configuration.logLevel == .info)
     }
 
@@ -22,6 +23,7 @@ import Testing
         let configuration = try AppConfiguration(environment: credentials.merging([
             "HOST": "0.0.0.0", "PORT": "9000", "STORE": "dynamodb", "SQLITE_PATH": "/var/lib/q.sqlite",
             "AWS_REGION": "eu-west-1", "DYNAMODB_TABLE": "messages", "MAX_BODY_BYTES": "65536", "LOG_LEVEL": "DEBUG",
+            "LISTING_CACHE_BYTES": "0",
         ]) { $1 })
         #expect(configuration.host == "0.0.0.0")
         #expect(configuration.port == 9000)
@@ -30,6 +32,7 @@ import Testing
         #expect(configuration.awsRegion == "eu-west-1")
         #expect(configuration.dynamoDBTable == "messages")
         #expect(configuration.maxBodyBytes == 65536)
+        #expect(configuration.listingCacheBytes == 0)
         #expect(configuration.logLevel == .debug)
     }
 

@@ -66,6 +66,16 @@ enum SQLiteRows {
         return messages
     }
 
+    /// The order's change counter: 0 until a message of the order is first written, then
+    /// different after every change. Read it before the messages it labels, so that a write
+    /// landing between the two reads can only make the label older than the data, never newer.
+    static func version(ofOrder orderID: String, on connection: SQLiteConnection) throws -> Int64 {
+        let statement = try connection.prepared(selectVersionSQL)
+        defer { statement.reset() }
+        try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
+        return try statement.step() ? statement.int64(at: 0) : 0
+    }
+
     /// Encodes attachments for their column.
     static func encodeAttachments(_ attachments: [Attachment]) throws -> String {
         String(decoding: try JSONEncoder().encode(attachments), as: UTF8.self)
@@ -130,7 +140,31 @@ enum SQLiteRows {
             attachments TEXT,
             PRIMARY KEY (PK, SK)
         ) WITHOUT ROWID;
+
+        -- A change counter per order, kept by the database itself: every insert, update or
+        -- delete of a message, from any process or tool, bumps its order's version, so a
+        -- reader can tell cheaply whether an order changed since it last looked.
+        CREATE TABLE IF NOT EXISTS order_versions (
+            PK      TEXT    NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TRIGGER IF NOT EXISTS messages_insert_bumps_order_version AFTER INSERT ON messages BEGIN
+            INSERT INTO order_versions (PK, version) VALUES (NEW.PK, 1)
+                ON CONFLICT (PK) DO UPDATE SET version = version + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_update_bumps_order_version AFTER UPDATE ON messages BEGIN
+            INSERT INTO order_versions (PK, version) VALUES (OLD.PK, 1)
+                ON CONFLICT (PK) DO UPDATE SET version = version + 1;
+            INSERT INTO order_versions (PK, version) VALUES (NEW.PK, 1)
+                ON CONFLICT (PK) DO UPDATE SET version = version + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_delete_bumps_order_version AFTER DELETE ON messages BEGIN
+            INSERT INTO order_versions (PK, version) VALUES (OLD.PK, 1)
+                ON CONFLICT (PK) DO UPDATE SET version = version + 1;
+        END;
         """
+
+    private static let selectVersionSQL = "SELECT version FROM order_versions WHERE PK = ?1"
 
     private static let upsertSQL = """
         INSERT OR REPLACE INTO messages

@@ -58,6 +58,10 @@ public struct AppConfiguration: Sendable {
     public var awsEnvironment: [String: String]
     /// `MAX_BODY_BYTES`: the largest request body accepted, in bytes. Default 262144 (256 KiB).
     public var maxBodyBytes: Int
+    /// `LISTING_CACHE_BYTES`: how many bytes of encoded `GET` answers to keep while their
+    /// order is unchanged (checked against the store on every request). Default 8388608
+    /// (8 MiB); 0 turns the cache off.
+    public var listingCacheBytes: Int
     /// `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM, how long in-flight requests may take to finish
     /// before they are cut off. Default 25 (under the usual 30 s before an orchestrator kills).
     public var shutdownTimeout: Duration
@@ -81,6 +85,7 @@ public struct AppConfiguration: Sendable {
         dynamoDBEndpoint: String? = nil,
         awsEnvironment: [String: String] = [:],
         maxBodyBytes: Int = 256 * 1024,
+        listingCacheBytes: Int = 8 * 1024 * 1024,
         shutdownTimeout: Duration = .seconds(25),
         logLevel: Logger.Level = .info
     ) {
@@ -99,6 +104,7 @@ public struct AppConfiguration: Sendable {
         self.dynamoDBEndpoint = dynamoDBEndpoint
         self.awsEnvironment = awsEnvironment
         self.maxBodyBytes = maxBodyBytes
+        self.listingCacheBytes = listingCacheBytes
         self.shutdownTimeout = shutdownTimeout
         self.logLevel = logLevel
     }
@@ -135,6 +141,7 @@ public struct AppConfiguration: Sendable {
             problems.append("CLIENT_ADDRESS_HEADER is not a valid header name")
         }
         let maxBodyBytes = integer("MAX_BODY_BYTES", default: 256 * 1024, in: 1024...(16 * 1024 * 1024))
+        let listingCacheBytes = integer("LISTING_CACHE_BYTES", default: 8 * 1024 * 1024, in: 0...(1024 * 1024 * 1024))
 
         var store = StoreKind.sqlite
         if let name = value("STORE") {
@@ -177,6 +184,7 @@ public struct AppConfiguration: Sendable {
             dynamoDBEndpoint: DynamoDBClient.Configuration.endpointOverride(in: environment),
             awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
             maxBodyBytes: maxBodyBytes,
+            listingCacheBytes: listingCacheBytes,
             shutdownTimeout: .seconds(shutdownTimeout),
             logLevel: logLevel
         )

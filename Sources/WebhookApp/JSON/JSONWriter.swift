@@ -129,13 +129,25 @@ extension JSONWritable {
         jsonResponse(status: .ok)
     }
 
-    /// A response with this value as its JSON body.
-    func jsonResponse(status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json; charset=utf-8"
+    /// The value's JSON, ready to be a response body.
+    var jsonBody: ByteBuffer {
         var writer = JSONWriter()
         write(to: &writer)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return ByteBuffer(bytes: writer.bytes)
+    }
+
+    /// A response with this value as its JSON body.
+    func jsonResponse(status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        .json(jsonBody, status: status, headers: headers)
+    }
+}
+
+extension Response {
+    /// A response whose body is JSON already encoded.
+    static func json(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 }
 

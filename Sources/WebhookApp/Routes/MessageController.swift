@@ -10,6 +10,8 @@ struct MessageController: Sendable {
     let store: any MessageStore
     /// The largest request body accepted, in bytes.
     let maxBodyBytes: Int
+    /// Listings kept while their order is unchanged.
+    let listingCache: ListingCache
 
     func addRoutes(to group: RouterGroup<WebhookRequestContext>) {
         group.post("messages", use: receive)
@@ -58,7 +60,7 @@ struct MessageController: Sendable {
     }
 
     /// `GET /webhook/messages/{order_id}[?message_type=…]`: every stored message of an order.
-    @Sendable func list(request: Request, context: WebhookRequestContext) async throws -> MessageListResponse {
+    @Sendable func list(request: Request, context: WebhookRequestContext) async throws -> Response {
         let rawOrderID = try context.parameters.require("order_id")
         let orderID = rawOrderID.removingPercentEncoding ?? rawOrderID
         var problems: [FieldError] = []
@@ -70,8 +72,21 @@ struct MessageController: Sendable {
         }
         guard problems.isEmpty else { throw WebhookError.validationFailed(problems) }
 
-        let messages = try await store.messages(forOrder: orderID, type: type)
-        return MessageListResponse(orderID: orderID, messageType: type?.rawValue, messages: messages)
+        let key = ListingCache.Key(orderID: orderID, type: type)
+        let kept = listingCache.entry(for: key)
+        switch try await store.messages(forOrder: orderID, type: type, unlessUnchangedSince: kept?.version) {
+        case .unchanged:
+            if let kept { return .json(kept.body) }
+            return .json(listing(orderID, type, try await store.messages(forOrder: orderID, type: type)))
+        case .messages(let messages, let version):
+            let body = listing(orderID, type, messages)
+            if let version { listingCache.keep(.init(version: version, body: body), for: key) }
+            return .json(body)
+        }
+    }
+
+    private func listing(_ orderID: String, _ type: MessageType?, _ messages: [StoredMessage]) -> ByteBuffer {
+        MessageListResponse(orderID: orderID, messageType: type?.rawValue, messages: messages).jsonBody
     }
 
     private static func nowMilliseconds() -> Int64 {
