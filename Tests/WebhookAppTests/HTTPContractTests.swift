@@ -258,6 +258,20 @@ import Testing
         }
     }
 
+    @Test func theBasicSchemeIsCaseInsensitiveAndOnlyBasicIsAccepted() async throws {
+        try await withService(.sqlite, configure: { $0.authFailureLimit = 1000 }) { client, _, _ in
+            let token = Data("webhook_user:webhook_pass".utf8).base64EncodedString()
+            for accepted in ["basic \(token)", "BASIC \(token)", "bAsIc   \(token)", "Basic \(token)\t "] {
+                let response = try await client.getMessages("QO-123456", headers: [.authorization: accepted])
+                #expect(response.status == .ok, "\(accepted)")
+            }
+            for refused in ["Basicx \(token)", "Basi \(token)", "Basic", "Basic   ", "\(token)", "Digest \(token)"] {
+                let response = try await client.getMessages("QO-123456", headers: [.authorization: refused])
+                #expect(response.status == .unauthorized, "\(refused)")
+            }
+        }
+    }
+
     @Test(arguments: StoreUnderTest.available)
     func aCallersRequestIDIsHonouredAndEchoed(_ kind: StoreUnderTest) async throws {
         try await withService(kind) { client, _, logs in

@@ -64,10 +64,15 @@ struct BasicAuthMiddleware: RouterMiddleware {
     /// The raw user name and password bytes from an `Authorization: Basic …` header.
     static func credentials(in request: Request) -> Result<([UInt8], [UInt8]), MissingCredentials> {
         guard let header = request.headers[.authorization] else { return .failure(.missing) }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "basic" else { return .failure(.notBasic) }
-        guard let decoded = Data(base64Encoded: parts[1].trimmingCharacters(in: .whitespaces)),
-            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
+        // Byte by byte: Foundation's trimming and case mapping cost more than the rest of a
+        // cached listing on Linux.
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        var bytes = Substring(header).utf8.drop(while: isBlank)
+        let scheme = bytes.prefix(while: { !isBlank($0) })
+        guard scheme.count == 5, zip(scheme, "basic".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return .failure(.notBasic) }
+        bytes = bytes.dropFirst(5).drop(while: isBlank)
+        while let last = bytes.last, isBlank(last) { bytes = bytes.dropLast() }
+        guard !bytes.isEmpty, let decoded = Data(base64Encoded: Data(bytes)), let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
         else { return .failure(.malformed) }
         return .success((Array(decoded[..<colon]), Array(decoded[decoded.index(after: colon)...])))
     }

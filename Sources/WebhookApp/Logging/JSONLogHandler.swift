@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 
@@ -55,8 +58,18 @@ public struct JSONLogHandler: LogHandler {
 
     /// Writes a line to standard output, one line at a time, so concurrent lines never interleave.
     public static let standardOutput: Output = { line in
-        let bytes = Data((line + "\n").utf8)
-        outputLock.withLock { _ in FileHandle.standardOutput.write(bytes) }
+        var line = line + "\n"
+        line.withUTF8 { bytes in
+            outputLock.withLock { _ in
+                var remaining = UnsafeRawBufferPointer(bytes)
+                while !remaining.isEmpty {
+                    let written = Glibc.write(STDOUT_FILENO, remaining.baseAddress, remaining.count)
+                    if written < 0 && errno == EINTR { continue }
+                    guard written > 0 else { return }  // nowhere to log to: drop the line, keep serving
+                    remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
+                }
+            }
+        }
     }
 
     private static let outputLock = Mutex(())
