@@ -1,3 +1,5 @@
+import JSON
+
 /// One attachment of a message, stored exactly as Qualia sent it.
 ///
 /// Encodes with Qualia's own field names (`_id`, `name`, `url`, `tag`) in that order; `tag`
@@ -25,5 +27,19 @@ public struct Attachment: Sendable, Hashable, Codable {
         case name
         case url
         case tag
+    }
+}
+
+extension Attachment {
+    /// Writes attachments as a JSON array of `{_id, name, url, tag?}` objects, in that order.
+    public static func write(_ attachments: [Attachment], to writer: inout JSONWriter) {
+        writer.array(attachments) { list, attachment in
+            list.object { object in
+                object.field("_id", attachment.id)
+                object.field("name", attachment.name)
+                object.field("url", attachment.url)
+                if let tag = attachment.tag { object.field("tag", tag) }
+            }
+        }
     }
 }

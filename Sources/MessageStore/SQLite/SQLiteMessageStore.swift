@@ -66,7 +66,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         try checkOpen()
-        let attachmentsJSON = try message.attachments.map(SQLiteRows.encodeAttachments)
+        let attachmentsJSON = message.attachments.map(SQLiteRows.encodeAttachments)
         do {
             return try await writer.write(message, attachmentsJSON: attachmentsJSON)
         } catch {

@@ -76,9 +76,11 @@ enum SQLiteRows {
         return try statement.step() ? statement.int64(at: 0) : 0
     }
 
-    /// Encodes attachments for their column.
-    static func encodeAttachments(_ attachments: [Attachment]) throws -> String {
-        String(decoding: try JSONEncoder().encode(attachments), as: UTF8.self)
+    /// Encodes attachments for their column: a JSON array, as the API writes it.
+    static func encodeAttachments(_ attachments: [Attachment]) -> String {
+        var writer = JSONWriter()
+        Attachment.write(attachments, to: &writer)
+        return writer.text
     }
 
     private static func decode(_ row: SQLiteStatement) throws -> StoredMessage {

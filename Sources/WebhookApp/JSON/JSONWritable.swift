@@ -1,0 +1,69 @@
+import Hummingbird
+import HTTPTypes
+import JSON
+import MessageStore
+import NIOCore
+
+/// A value that writes itself as JSON, and so can be a response body.
+protocol JSONWritable: ResponseGenerator {
+    func write(to writer: inout JSONWriter)
+}
+
+extension JSONWritable {
+    /// The value's JSON text.
+    var jsonText: String {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return writer.text
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        jsonResponse(status: .ok)
+    }
+
+    /// The value's JSON, ready to be a response body.
+    var jsonBody: ByteBuffer {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return ByteBuffer(bytes: writer.bytes)
+    }
+
+    /// A response with this value as its JSON body.
+    func jsonResponse(status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        .json(jsonBody, status: status, headers: headers)
+    }
+}
+
+extension Response {
+    /// A response whose body is JSON already encoded.
+    static func json(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+}
+
+extension StoredMessage {
+    /// Writes the item with the spec's attribute names in the spec's order; `orderNumber`
+    /// and `attachments` only when present.
+    func write(to writer: inout JSONWriter) {
+        writer.object { item in
+            item.field("PK", partitionKey)
+            item.field("SK", sortKey)
+            item.field("orderId", orderID)
+            item.field("messageId", messageID)
+            item.field("messageType", messageType.rawValue)
+            item.field("fromName", fromName)
+            item.field("text", text)
+            item.field("createdDate", createdDate)
+            item.field("read", read)
+            item.field("timestamp", timestamp)
+            item.field("storedAt", storedAt)
+            if let orderNumber { item.field("orderNumber", orderNumber) }
+            if let attachments {
+                item.key("attachments")
+                Attachment.write(attachments, to: &item)
+            }
+        }
+    }
+}
