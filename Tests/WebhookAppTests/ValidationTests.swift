@@ -147,10 +147,14 @@ import Testing
 
     @Test(arguments: [
         ("order_id", "QO-12\n34"), ("message_id", "MSG\u{0}1"), ("order_number", "ORD\u{7}"), ("message_id", "MSG\u{85}"),
-        ("order_id", "QO-\u{1B}[31m"),
+        ("order_id", "QO-\u{1B}[31m"), ("message_id", "MSG\u{7F}"), ("order_id", "QO-\u{9F}"),
     ])
     func identifiersRefuseControlCharacters(_ field: String, _ value: String) {
         #expect(base.problems(base.with(field, .string(value)))[field] == "must not contain control characters")
+    }
+
+    @Test func identifiersKeepCharactersJustOutsideTheControlRanges() {
+        #expect(base.problems(base.with("message_id", .string("MSG \u{20}~\u{7E}\u{A0}é\u{2028}"))).isEmpty)
     }
 
     @Test func anAttachmentIDRefusesControlCharactersButTextKeepsThem() {

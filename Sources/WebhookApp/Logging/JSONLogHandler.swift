@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
         var writer = JSONWriter()
         writer.object { line in
             line.field("timestamp", ISO8601.string(fromUnixMilliseconds: now, fractionalSeconds: true))
-            line.field("level", event.level.rawValue.uppercased())
+            line.field("level", Self.levelNames[event.level]!)
             line.field("message", event.message.description)
             line.field("logger", label)
             for key in merged.keys.sorted() {
@@ -73,6 +74,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static let outputLock = Mutex(())
+
+    /// Upper-case level names, made once rather than per line.
+    private static let levelNames = Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0, $0.rawValue.uppercased()) })
 
     private static func write(_ value: Logger.Metadata.Value, to writer: inout JSONWriter) {
         switch value {

@@ -178,7 +178,8 @@ private struct FieldReader {
             fail(key, "must be at most \(maxBytes) bytes of UTF-8, not \(string.utf8.count)")
             return nil
         }
-        if isIdentifier && string.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        // Unicode's control characters (category Cc) are exactly U+0000–U+001F and U+007F–U+009F.
+        if isIdentifier && string.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
             fail(key, "must not contain control characters")
             return nil
         }
