@@ -220,11 +220,30 @@ def bench_store(store, binary, args, moto_endpoint, results):
             if exit_code != 0:
                 raise RuntimeError(f"server exited with {exit_code} on SIGTERM; log: {server.log_path}")
 
+        if store == "sqlite":
+            bench_without_listing_cache(binary, args, environment, workdir, results)
         if store == "sqlite" and args.fill > 0:
             bench_filled_sqlite(binary, args, environment, workdir, results)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_without_listing_cache(binary, args, environment, workdir, results):
+    """GET with LISTING_CACHE_BYTES=0: every request decodes the rows and encodes the answer,
+    as when every read finds its order changed since the last one (the worst case)."""
+    server = Server(binary, workdir, {**environment, "LISTING_CACHE_BYTES": "0"})
+    try:
+        order_path = seed_order(server.port, "QO-BENCH-GET-UNCACHED", 20)
+        run_wrk(server.port, "health.lua", "/health", 8, 1)
+        connections = 32 if 32 in args.connections else args.connections[0]
+        for scenario in ("health", "get"):
+            figures = measure(server, scenario, connections, args.duration, "uncached", order_path)
+            results["runs"].append({"store": "sqlite", "scenario": scenario, "connections": connections, "fill": 0,
+                                    "variant": "listing cache off", **figures})
+            print_row("sqlite", scenario, connections, 0, figures, results, variant="listing cache off")
+    finally:
+        server.stop()
 
 
 def fill_sqlite(path, count):
@@ -277,11 +296,13 @@ def bench_filled_sqlite(binary, args, environment, workdir, results):
         server.stop()
 
 
-def print_row(store, scenario, connections, fill, figures, results):
+def print_row(store, scenario, connections, fill, figures, results, variant=""):
     ceiling = next((r["rps"] for r in results["runs"]
-                    if r["store"] == store and r["scenario"] == "health" and r["connections"] == connections and r["fill"] == fill), None)
+                    if r["store"] == store and r["scenario"] == "health" and r["connections"] == connections and r["fill"] == fill
+                    and r.get("variant", "") == variant), None)
     ratio = f"{figures['rps'] / ceiling:6.1%}" if ceiling else "     -"
-    print(f"{store:8} {'filled ' if fill else ''}{scenario:6} c={connections:<3} {figures['rps']:9.0f} req/s  ratio {ratio}  "
+    label = ("filled " if fill else "") + (f"({variant}) " if variant else "")
+    print(f"{store:8} {label}{scenario:6} c={connections:<3} {figures['rps']:9.0f} req/s  ratio {ratio}  "
           f"p50 {figures['p50_ms']:7.2f} ms  p99 {figures['p99_ms']:7.2f} ms  p99.9 {figures['p999_ms']:7.2f} ms  "
           f"non-2xx {figures['non_2xx']}  socket errors {figures['socket_errors']}  peak RSS {figures['peak_rss_mb']:.1f} MB",
           flush=True)

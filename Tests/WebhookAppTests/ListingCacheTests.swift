@@ -81,6 +81,16 @@ import Testing
         #expect(cache.entry(for: favourite)?.version == 7)
     }
 
+    @Test func aSlowerRequestDoesNotReplaceANewerAnswer() {
+        let cache = ListingCache(capacity: 64 * 1024)
+        let key = ListingCache.Key(orderID: "QO-1", type: nil)
+        cache.keep(.init(version: 5, body: ByteBuffer(string: "newer")), for: key)
+        cache.keep(.init(version: 4, body: ByteBuffer(string: "older")), for: key)
+        #expect(cache.entry(for: key)?.body == ByteBuffer(string: "newer"))
+        cache.keep(.init(version: 6, body: ByteBuffer(string: "newest")), for: key)
+        #expect(cache.entry(for: key)?.body == ByteBuffer(string: "newest"))
+    }
+
     @Test func zeroCapacityKeepsNothingAndOversizedAnswersAreNotKept() {
         let off = ListingCache(capacity: 0)
         off.keep(.init(version: 1, body: ByteBuffer(string: "[]")), for: .init(orderID: "QO-1", type: nil))

@@ -52,7 +52,9 @@ final class SQLiteGroupCommitWriter: Sendable {
 
     /// Stores a version of a message in the next transaction and returns once it committed.
     /// - Parameter attachmentsJSON: The message's attachments, already encoded for their column.
-    /// - Throws: the error that stopped its transaction; then nothing of this write is stored.
+    /// - Throws: the error that stopped its transaction. The write is then not acknowledged;
+    ///   it was rolled back, or, if the failure was in syncing the commit itself, it may
+    ///   still be on disk, which a redelivery finds as a duplicate.
     func write(_ message: StoredMessage, attachmentsJSON: String?) async throws -> StoreOutcome {
         try await withCheckedThrowingContinuation { continuation in
             let startDraining = queue.withLock { queue -> Bool? in

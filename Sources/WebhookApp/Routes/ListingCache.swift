@@ -50,12 +50,14 @@ final class ListingCache: Sendable {
         }
     }
 
-    /// Keeps an answer, replacing any older one for the same key. An answer larger than a
+    /// Keeps an answer, replacing one made from an older version of the order (versions only
+    /// grow), never a newer one that a faster request kept meanwhile. An answer larger than a
     /// quarter of the capacity is not kept.
     func keep(_ entry: Entry, for key: Key) {
         let size = Self.footprint(of: entry, key: key)
         guard size <= capacity / 4 else { return }
         state.withLock { state in
+            if let kept = state.entries[key], kept.entry.version > entry.version { return }
             state.clock += 1
             if let old = state.entries.updateValue((entry, state.clock), forKey: key) {
                 state.bytes -= Self.footprint(of: old.entry, key: key)
