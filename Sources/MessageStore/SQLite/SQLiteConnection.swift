@@ -65,6 +65,19 @@ final class SQLiteConnection: @unchecked Sendable {
         return statement
     }
 
+    /// Installs SQLite's WAL hook, called after every commit on this connection with the
+    /// number of pages then in the write-ahead log. `context` is the hook's first argument,
+    /// kept alive by this connection.
+    func setWALHook(
+        retaining context: any AnyObject & Sendable,
+        _ hook: @escaping @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32
+    ) {
+        walHookContext = context
+        sqlite3_wal_hook(handle, hook, Unmanaged.passUnretained(context).toOpaque())
+    }
+
+    private var walHookContext: (any AnyObject & Sendable)?
+
     /// Finalizes every statement and closes the connection. Safe to call more than once.
     func close() {
         for statement in statements.values { statement.finalize() }

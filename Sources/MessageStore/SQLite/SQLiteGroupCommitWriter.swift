@@ -33,8 +33,19 @@ final class SQLiteGroupCommitWriter: Sendable {
         var underlying: any Error
     }
 
+    /// How the writer keeps the write-ahead log in check: it asks the checkpointer when the
+    /// log passes `checkpointPages`, and checkpoints itself between batches past
+    /// `maximumLogPages`.
+    struct Checkpoints: Sendable {
+        var checkpointer: SQLiteCheckpointer
+        var logPages: WALPageCount
+        var checkpointPages: Int
+        var maximumLogPages: Int
+    }
+
     /// The most writes committed in one transaction, which bounds how long one commit takes.
     let maximumBatchSize: Int
+    let checkpoints: Checkpoints
     private let connection: SQLiteConnection
     private let thread: NIOThreadPool
     private let queue = Mutex(Queue())
@@ -43,10 +54,11 @@ final class SQLiteGroupCommitWriter: Sendable {
     /// How many transactions have committed so far; fewer than writes when writes were batched.
     var committedTransactionCount: Int { transactionsCommitted.load(ordering: .relaxed) }
 
-    /// Takes over an open connection and its thread.
-    init(connection: SQLiteConnection, thread: NIOThreadPool, maximumBatchSize: Int = 256) {
+    /// Takes over an open connection (with automatic checkpoints off) and its thread.
+    init(connection: SQLiteConnection, thread: NIOThreadPool, checkpoints: Checkpoints, maximumBatchSize: Int = 256) {
         self.connection = connection
         self.thread = thread
+        self.checkpoints = checkpoints
         self.maximumBatchSize = max(1, maximumBatchSize)
     }
 
@@ -90,6 +102,7 @@ final class SQLiteGroupCommitWriter: Sendable {
         queue.withLock { $0.isClosed = true }
         try? await thread.shutdownGracefully()
         failQueuedWrites()
+        await checkpoints.checkpointer.shutdown()
         connection.close()
     }
 
@@ -109,6 +122,19 @@ final class SQLiteGroupCommitWriter: Sendable {
             guard !batch.isEmpty else { return }
             let results = commit(batch)
             for (write, result) in zip(batch, results) { write.continuation.resume(with: result) }
+            keepTheLogInCheck()
+        }
+    }
+
+    /// After a batch has been answered, so no request waits for it.
+    private func keepTheLogInCheck() {
+        let pages = checkpoints.logPages.current
+        if pages >= checkpoints.maximumLogPages {
+            // No write is in progress here, so this checkpoint can copy the whole log and the
+            // next transaction starts the log over. A failure loses nothing; it is retried later.
+            _ = try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        } else if pages >= checkpoints.checkpointPages {
+            checkpoints.checkpointer.requestCheckpoint()
         }
     }
 

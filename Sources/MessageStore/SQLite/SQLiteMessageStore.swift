@@ -21,12 +21,24 @@ public final class SQLiteMessageStore: MessageStore {
         public var readerCount: Int
         /// How long a connection waits for another process's lock before giving up.
         public var busyTimeout: Duration
+        /// Write-ahead-log pages after a commit from which the background checkpointer is
+        /// asked to copy the log into the database file (SQLite's own default threshold).
+        public var checkpointPages: Int
+        /// Log pages beyond which the writer checkpoints itself between batches, because the
+        /// background checkpointer cannot keep up: this bounds the log (and so the disk it
+        /// takes, and the time readers spend searching it) under sustained writes.
+        public var maximumLogPages: Int
 
         /// Creates a configuration.
-        public init(path: String, readerCount: Int = 2, busyTimeout: Duration = .seconds(5)) {
+        public init(
+            path: String, readerCount: Int = 2, busyTimeout: Duration = .seconds(5), checkpointPages: Int = 1000,
+            maximumLogPages: Int = 16_000
+        ) {
             self.path = path
             self.readerCount = max(1, readerCount)
             self.busyTimeout = busyTimeout
+            self.checkpointPages = max(1, checkpointPages)
+            self.maximumLogPages = max(self.checkpointPages, maximumLogPages)
         }
     }
 
@@ -48,10 +60,18 @@ public final class SQLiteMessageStore: MessageStore {
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
         do {
-            let connection = try await writerThread.runIfActive {
-                try Self.openWriter(configuration)
+            let (connection, logPages) = try await writerThread.runIfActive {
+                let connection = try Self.openWriter(configuration)
+                return (connection, WALPageCount(watching: connection))
             }
-            let writer = SQLiteGroupCommitWriter(connection: connection, thread: writerThread)
+            let checkpointer = try await SQLiteCheckpointer(path: configuration.path, busyTimeout: configuration.busyTimeout)
+            let writer = SQLiteGroupCommitWriter(
+                connection: connection, thread: writerThread,
+                checkpoints: .init(
+                    checkpointer: checkpointer, logPages: logPages, checkpointPages: configuration.checkpointPages,
+                    maximumLogPages: configuration.maximumLogPages
+                )
+            )
             let readerThreads = NIOThreadPool(numberOfThreads: configuration.readerCount)
             readerThreads.start()
             logger.info("SQLite store opened", metadata: ["sqlite_path": .string(configuration.path)])
@@ -131,6 +151,9 @@ public final class SQLiteMessageStore: MessageStore {
     /// How many write transactions this store has committed, to check that writes are batched.
     var committedTransactionCount: Int { writer.committedTransactionCount }
 
+    /// How many checkpoints the background checkpointer has run.
+    var backgroundCheckpointCount: Int { writer.checkpoints.checkpointer.completedCount }
+
     /// A pragma's value on the writer's connection, to check its settings.
     func writerPragma(_ name: String) async throws -> String? {
         try await onWriter { try $0.scalarText("PRAGMA \(name)") }
@@ -175,6 +198,8 @@ public final class SQLiteMessageStore: MessageStore {
         }
         // FULL: in WAL mode every commit syncs the log before it returns.
         try connection.execute("PRAGMA synchronous = FULL")
+        // Checkpoints run on their own thread instead (see ``SQLiteCheckpointer``).
+        try connection.execute("PRAGMA wal_autocheckpoint = 0")
         try connection.execute(SQLiteRows.schemaSQL)
         return connection
     }
@@ -203,12 +228,5 @@ public final class SQLiteMessageStore: MessageStore {
         default:
             return .failed(String(describing: error))
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds.
-    fileprivate var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }
