@@ -1,5 +1,4 @@
 import CSQLite
-import Foundation
 import JSON
 
 /// The `messages` table: its schema, its statements, and the mapping between its rows and

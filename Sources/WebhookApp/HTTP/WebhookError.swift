@@ -1,6 +1,6 @@
-import JSON
 import HTTPTypes
 import Hummingbird
+import JSON
 
 /// Every error answer of the service: an HTTP status and a JSON body with a stable code.
 ///

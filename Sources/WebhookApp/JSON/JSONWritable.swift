@@ -10,13 +10,6 @@ protocol JSONWritable: ResponseGenerator {
 }
 
 extension JSONWritable {
-    /// The value's JSON text.
-    var jsonText: String {
-        var writer = JSONWriter()
-        write(to: &writer)
-        return writer.text
-    }
-
     func response(from request: Request, context: some RequestContext) throws -> Response {
         jsonResponse(status: .ok)
     }

@@ -1,10 +1,15 @@
-import JSON
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import JSON
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
+#endif
 
 /// Writes each log record as one JSON object on one line.
 ///
@@ -64,7 +69,7 @@ public struct JSONLogHandler: LogHandler {
             outputLock.withLock { _ in
                 var remaining = UnsafeRawBufferPointer(bytes)
                 while !remaining.isEmpty {
-                    let written = Glibc.write(STDOUT_FILENO, remaining.baseAddress, remaining.count)
+                    let written = systemWrite(STDOUT_FILENO, remaining.baseAddress, remaining.count)
                     if written < 0 && errno == EINTR { continue }
                     guard written > 0 else { return }  // nowhere to log to: drop the line, keep serving
                     remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])

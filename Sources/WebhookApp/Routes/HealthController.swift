@@ -1,5 +1,5 @@
-import JSON
 import Hummingbird
+import JSON
 import MessageStore
 
 /// Unauthenticated probes for load balancers and orchestrators, and the API's description.
