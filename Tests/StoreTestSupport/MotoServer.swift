@@ -3,8 +3,9 @@ import DynamoDBMessageStore
 import Foundation
 import Logging
 
-/// The DynamoDB-compatible server the DynamoDB tests talk to: `moto_server` on loopback,
-/// found through `DYNAMODB_TEST_ENDPOINT` (`.ci/run` starts one and sets it).
+/// The DynamoDB-compatible server the DynamoDB tests talk to: moto on loopback, found
+/// through `DYNAMODB_TEST_ENDPOINT`. `.ci/run` starts it with `scripts/moto-server`, which
+/// makes moto's conditional writes atomic as DynamoDB's are, and sets the variable.
 public enum MotoServer {
     /// The server's URL, when one is configured.
     public static let endpoint: String? = ProcessInfo.processInfo.environment["DYNAMODB_TEST_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
@@ -18,7 +19,7 @@ public enum MotoServer {
 
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
-        "DynamoDB tests skipped: DYNAMODB_TEST_ENDPOINT is not set. Run .ci/run, or start `moto_server -H 127.0.0.1 -p 5000` and set DYNAMODB_TEST_ENDPOINT=http://127.0.0.1:5000."
+        "DynamoDB tests skipped: DYNAMODB_TEST_ENDPOINT is not set. Run .ci/run, or start `scripts/moto-server -H 127.0.0.1 -p 5000` and set DYNAMODB_TEST_ENDPOINT=http://127.0.0.1:5000."
 
     /// A client for the test server, with fixed test credentials.
     public static func makeClient(retryPolicy: RetryPolicy = RetryPolicy()) throws -> DynamoDBClient {
