@@ -22,6 +22,17 @@ public struct Attachment: Sendable, Hashable, Codable {
         self.tag = tag
     }
 
+    /// Equal when every field holds the same bytes (see ``Swift/String/hasSameUTF8(as:)``).
+    public static func == (lhs: Attachment, rhs: Attachment) -> Bool {
+        lhs.id.hasSameUTF8(as: rhs.id) && lhs.name.hasSameUTF8(as: rhs.name) && lhs.url.hasSameUTF8(as: rhs.url)
+            && lhs.tag.hasSameUTF8(as: rhs.tag)
+    }
+
+    /// Hashes the identifier; consistent with ``==`` because equal bytes are equal strings.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+    }
+
     private enum CodingKeys: String, CodingKey {
         case id = "_id"
         case name

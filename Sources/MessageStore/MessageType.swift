@@ -7,4 +7,11 @@ public enum MessageType: String, Sendable, Hashable, CaseIterable, Codable {
     case received = "message.received"
     /// A message sent by the integrating company's own system.
     case sent = "message.sent"
+
+    /// The type whose wire name has exactly these bytes; `nil` for anything else, including
+    /// text that only looks the same after Unicode normalization.
+    public init?(rawValue: String) {
+        guard let type = Self.allCases.first(where: { $0.rawValue.hasSameUTF8(as: rawValue) }) else { return nil }
+        self = type
+    }
 }

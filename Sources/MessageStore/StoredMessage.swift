@@ -60,11 +60,30 @@ public struct StoredMessage: Sendable, Hashable {
     /// The sort key: `{message_type}#{message_id}`.
     public var sortKey: String { Self.sortKeyPrefix(for: messageType) + messageID }
 
-    /// Whether two versions carry the same message, whenever each was stored.
+    /// Whether two versions carry the same message, byte for byte, whenever each was stored.
     public func hasSameContent(as other: StoredMessage) -> Bool {
         var other = other
         other.storedAt = storedAt
         return self == other
+    }
+
+    /// Equal when every field holds the same bytes: text that differs only in Unicode
+    /// normalization is a different message (see ``Swift/String/hasSameUTF8(as:)``).
+    public static func == (lhs: StoredMessage, rhs: StoredMessage) -> Bool {
+        lhs.orderID.hasSameUTF8(as: rhs.orderID) && lhs.messageID.hasSameUTF8(as: rhs.messageID)
+            && lhs.messageType == rhs.messageType && lhs.fromName.hasSameUTF8(as: rhs.fromName)
+            && lhs.text.hasSameUTF8(as: rhs.text) && lhs.createdDate.hasSameUTF8(as: rhs.createdDate) && lhs.read == rhs.read
+            && lhs.timestamp == rhs.timestamp && lhs.storedAt.hasSameUTF8(as: rhs.storedAt)
+            && lhs.orderNumber.hasSameUTF8(as: rhs.orderNumber) && lhs.attachments == rhs.attachments
+    }
+
+    /// Hashes the fields that identify a message; consistent with ``==`` because equal bytes
+    /// are always equal strings.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(orderID)
+        hasher.combine(messageType)
+        hasher.combine(messageID)
+        hasher.combine(timestamp)
     }
 
     /// The partition key that holds every message of one order.

@@ -197,7 +197,7 @@ private struct FieldReader {
 
     mutating func orderID(_ key: String) -> String? {
         guard let orderID = requiredString(key, allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true) else { return nil }
-        guard orderID.hasPrefix("QO-"), orderID.utf8.count > 3 else {
+        guard orderID.hasUTF8Prefix("QO-"), orderID.utf8.count > 3 else {
             fail(key, "must start with \"QO-\" followed by the order's identifier")
             return nil
         }

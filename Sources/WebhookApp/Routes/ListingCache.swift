@@ -12,9 +12,21 @@ import Synchronization
 /// full, it drops the least recently used quarter.
 final class ListingCache: Sendable {
     /// What an answer is kept under: the order and the type filter.
+    ///
+    /// Order ids are compared as bytes, as the stores key them: two ids that Swift's `String`
+    /// would call equal (U+212A KELVIN SIGN and `K`) are two orders, with two answers.
     struct Key: Hashable, Sendable {
         var orderID: String
         var type: MessageType?
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.type == rhs.type && lhs.orderID.hasSameUTF8(as: rhs.orderID)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(orderID)
+            hasher.combine(type)
+        }
     }
 
     /// A kept answer and the version of the order it was made from.
