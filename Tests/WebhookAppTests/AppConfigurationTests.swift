@@ -45,6 +45,31 @@ import Testing
         #expect(error?.description.contains("WEBHOOK_PASSWORD is not set") == true)
     }
 
+    /// Settings that the start-up log shows must be what their names say, so a value that
+    /// swallowed other lines (a secret among them) is refused, and never echoed.
+    @Test(arguments: [
+        ("HOST", "127.0.0.1\r\nWEBHOOK_PASSWORD=s3cr3t"), ("HOST", "host name s3cr3t"), ("AWS_REGION", "us-east-1\ns3cr3t"),
+        ("SQLITE_PATH", "data/x.sqlite\rs3cr3t"), ("DYNAMODB_TABLE", "messages\r\nWEBHOOK_PASSWORD=s3cr3t"),
+    ])
+    func loggedSettingsAreCheckedAndNeverEchoed(_ name: String, _ value: String) {
+        var environment = credentials.merging(["STORE": "dynamodb", "DYNAMODB_TABLE": "messages"]) { $1 }
+        environment[name] = value
+        let error = #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
+        #expect(error?.problems.count == 1)
+        #expect(error?.problems.first?.hasPrefix(name) == true)
+        #expect(error?.description.contains("s3cr3t") == false)
+    }
+
+    @Test func ordinaryHostsRegionsAndTablesAreAccepted() throws {
+        for host in ["0.0.0.0", "::", "[::1]", "localhost", "webhook.internal-1.example.com", "fe80::1%eth0"] {
+            #expect(try AppConfiguration(environment: credentials.merging(["HOST": host]) { $1 }).host == host)
+        }
+        let configuration = try AppConfiguration(environment: credentials.merging([
+            "AWS_REGION": "ap-southeast-2", "STORE": "dynamodb", "DYNAMODB_TABLE": "qualia_messages-prod.v2",
+        ]) { $1 })
+        #expect(configuration.dynamoDBTable == "qualia_messages-prod.v2")
+    }
+
     @Test func dynamoDBNeedsATable() {
         let error = #expect(throws: ConfigurationError.self) {
             try AppConfiguration(environment: credentials.merging(["STORE": "dynamodb"]) { $1 })

@@ -36,6 +36,26 @@ import Testing
         ])
     }
 
+    /// CRLF (one `Character` in Swift), LF and a lone CR each end a line, in any mix.
+    @Test(arguments: ["\r\n", "\n", "\r"])
+    func everyLineEndingEndsALine(_ ending: String) throws {
+        let contents = ["# comment", "HOST=127.0.0.1", "", "WEBHOOK_PASSWORD=s3cr3t", "export PORT=9000 # note", "Q='a b'", "D=\"x\"", "LAST=1"]
+            .joined(separator: ending) + ending
+        #expect(try DotEnv.parse(contents) == [
+            "HOST": "127.0.0.1", "WEBHOOK_PASSWORD": "s3cr3t", "PORT": "9000", "Q": "a b", "D": "x", "LAST": "1",
+        ])
+    }
+
+    @Test func mixedLineEndingsAndAQuotedValueOverCRLFLines() throws {
+        let contents = "A=1\r\nB=2\nC=3\rD=4\r\n\r\nMULTI=\"first\r\nsecond\"\r\nE=5"
+        #expect(try DotEnv.parse(contents) == ["A": "1", "B": "2", "C": "3", "D": "4", "MULTI": "first\nsecond", "E": "5"])
+        // A value never runs on into the next line unless it is quoted.
+        for variables in [try DotEnv.parse("HOST=127.0.0.1\r\nWEBHOOK_PASSWORD=s3cr3t\r\n")] {
+            #expect(variables["HOST"] == "127.0.0.1")
+            #expect(!variables.values.contains { $0.contains("\r") || $0.contains("\n") })
+        }
+    }
+
     @Test func theLastOfARepeatedKeyWins() throws {
         #expect(try DotEnv.parse("A=1\nA=2") == ["A": "2"])
     }

@@ -1,9 +1,16 @@
+import AsyncHTTPClient
 import Foundation
+import NIOHTTP1
+import NIOCore
 import HummingbirdTesting
 import StoreTestSupport
 import Testing
 
 @testable import WebhookApp
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The service over a real socket, and the real executable.
 @Suite struct LiveServerTests {
@@ -28,6 +35,28 @@ import Testing
             let steps = await runner.run()
             #expect(steps.allSatisfy { !$0.passed && $0.status == 401 })
         }
+    }
+
+    /// A `.env` written on Windows (CRLF) is read line by line, and its secrets stay out of
+    /// the start-up log.
+    @Test func aCRLFDotEnvIsReadLineByLineAndItsSecretsNeverReachTheLog() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let secret = "s3cr3t-crlf-\(UInt32.random(in: 0...UInt32.max))"
+        try Data("HOST=127.0.0.1\r\nWEBHOOK_USERNAME=crlf_user\r\nWEBHOOK_PASSWORD=\(secret)\r\nLOG_LEVEL=debug\r\n".utf8)
+            .write(to: folder.url.appendingPathComponent(".env"))
+        let server = try await ServerProcess(environment: ["HOST": ""], in: folder, withTestCredentials: false)
+        var request = HTTPClientRequest(url: server.baseURL + "/webhook/messages/QO-1")
+        request.headers.add(name: "Authorization", value: "Basic " + Data("crlf_user:\(secret)".utf8).base64EncodedString())
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        #expect(response.status == .ok, "the password read from the CRLF file is exactly the secret")
+        server.send(SIGTERM)
+        _ = try await server.waitForExit(timeout: .seconds(30))
+
+        let log = server.log
+        #expect(log.contains(#""host":"127.0.0.1""#))
+        #expect(!log.contains(secret))
+        #expect(!log.contains("\\r"), "no value carried a carriage return into the log")
     }
 
     @Test func theExecutableRefusesToStartWithoutCredentials() throws {

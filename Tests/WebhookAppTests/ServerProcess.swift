@@ -24,16 +24,31 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts `qualia-webhook serve` and waits until `/health` answers.
-    init(environment: [String: String], in folder: TemporaryDirectory) async throws {
+    /// - Parameters:
+    ///   - withTestCredentials: whether the environment carries the test credentials
+    ///     (`false` when a `.env` file in `folder` gives them).
+    ///   - launcher: a command that runs the server, given its path and `serve` as its last
+    ///     arguments (`bash -c 'ulimit …; exec "$0" "$@"'`, say); none by default.
+    ///   - executable: the server binary to run.
+    init(
+        environment: [String: String], in folder: TemporaryDirectory, withTestCredentials: Bool = true, launcher: [String] = [],
+        executable: URL = ServerProcess.executable
+    ) async throws {
         port = try freeLoopbackPort()
         logFile = folder.url.appendingPathComponent("server-\(port).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.executableURL = Self.executable
-        process.arguments = ["serve"]
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = launcher.dropFirst() + [executable.path, "serve"]
+        } else {
+            process.executableURL = executable
+            process.arguments = ["serve"]
+        }
         process.currentDirectoryURL = folder.url
-        process.environment = ["PATH": "/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": String(port),
-                               "WEBHOOK_USERNAME": testCredentials.username, "WEBHOOK_PASSWORD": testCredentials.password]
-            .merging(environment) { $1 }
+        let credentials = withTestCredentials
+            ? ["WEBHOOK_USERNAME": testCredentials.username, "WEBHOOK_PASSWORD": testCredentials.password] : [:]
+        process.environment = ["PATH": "/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": String(port)]
+            .merging(credentials) { $1 }.merging(environment) { $1 }
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log

@@ -143,6 +143,17 @@ public struct AppConfiguration: Sendable {
         let maxBodyBytes = integer("MAX_BODY_BYTES", default: 256 * 1024, in: 1024...(16 * 1024 * 1024))
         let listingCacheBytes = integer("LISTING_CACHE_BYTES", default: 8 * 1024 * 1024, in: 0...(1024 * 1024 * 1024))
 
+        // Settings that are logged at start-up must hold only what their names promise, so
+        // that a broken `.env` line can never carry a secret into the log through them.
+        let host = value("HOST") ?? "127.0.0.1"
+        if !Self.isHostName(host) { problems.append("HOST must be an IP address or a host name") }
+        let sqlitePath = value("SQLITE_PATH") ?? "data/messages.sqlite"
+        if sqlitePath.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            problems.append("SQLITE_PATH must not contain control characters")
+        }
+        let awsRegion = value("AWS_REGION") ?? "us-east-1"
+        if !Self.isRegionName(awsRegion) { problems.append("AWS_REGION must be a region name such as us-east-1") }
+
         var store = StoreKind.sqlite
         if let name = value("STORE") {
             if let kind = StoreKind(rawValue: name.lowercased()) {
@@ -154,6 +165,9 @@ public struct AppConfiguration: Sendable {
         let dynamoDBTable = value("DYNAMODB_TABLE")
         if store == .dynamodb && dynamoDBTable == nil {
             problems.append("DYNAMODB_TABLE is not set, and STORE=dynamodb needs it")
+        }
+        if let dynamoDBTable, !Self.isTableName(dynamoDBTable) {
+            problems.append("DYNAMODB_TABLE must be 3 to 255 letters, digits, '_', '-' or '.'")
         }
 
         var logLevel = Logger.Level.info
@@ -175,11 +189,11 @@ public struct AppConfiguration: Sendable {
             authFailureWindow: .seconds(authFailureWindow),
             authLockout: .seconds(authLockout),
             clientAddressHeader: clientAddressHeader,
-            host: value("HOST") ?? "127.0.0.1",
+            host: host,
             port: port,
             store: store,
-            sqlitePath: value("SQLITE_PATH") ?? "data/messages.sqlite",
-            awsRegion: value("AWS_REGION") ?? "us-east-1",
+            sqlitePath: sqlitePath,
+            awsRegion: awsRegion,
             dynamoDBTable: dynamoDBTable,
             dynamoDBEndpoint: DynamoDBClient.Configuration.endpointOverride(in: environment),
             awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
@@ -188,6 +202,25 @@ public struct AppConfiguration: Sendable {
             shutdownTimeout: .seconds(shutdownTimeout),
             logLevel: logLevel
         )
+    }
+
+    /// An IP address (v4, or v6 with or without brackets) or a DNS host name: ASCII letters,
+    /// digits and `.-:[]%_` only, at most 255 characters.
+    static func isHostName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 255
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:[]%_".unicodeScalars.contains($0)) }
+    }
+
+    /// An AWS region name such as `us-east-1`: lowercase letters, digits and `-`.
+    static func isRegionName(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+    }
+
+    /// A DynamoDB table name, by DynamoDB's rules: 3 to 255 of `[A-Za-z0-9_.-]`.
+    static func isTableName(_ text: String) -> Bool {
+        (3...255).contains(text.utf8.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }
     }
 
     /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).

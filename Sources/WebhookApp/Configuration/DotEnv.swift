@@ -28,8 +28,7 @@ public enum DotEnv {
     /// The variables in `.env` file contents; a key given twice keeps its last value.
     public static func parse(_ contents: String) throws -> [String: String] {
         var variables: [String: String] = [:]
-        var lines = contents.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }[...]
+        var lines = Self.lines(of: contents)[...]
         var lineNumber = 0
         while let rawLine = lines.popFirst() {
             lineNumber += 1
@@ -80,6 +79,31 @@ public enum DotEnv {
             }
         }
         return variables
+    }
+
+    /// The lines of `contents`, ended by CRLF, LF or a lone CR, without their endings.
+    ///
+    /// Split on Unicode scalars, not `Character`s: `"\r\n"` is one `Character` in Swift, so
+    /// splitting characters on `"\n"` never splits a CRLF file, and a value would run on
+    /// over every following line.
+    static func lines(of contents: String) -> [Substring] {
+        let scalars = contents.unicodeScalars
+        var lines: [Substring] = []
+        var start = scalars.startIndex
+        var index = start
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            guard scalar == "\n" || scalar == "\r" else {
+                index = scalars.index(after: index)
+                continue
+            }
+            lines.append(Substring(scalars[start..<index]))
+            index = scalars.index(after: index)
+            if scalar == "\r", index < scalars.endIndex, scalars[index] == "\n" { index = scalars.index(after: index) }
+            start = index
+        }
+        lines.append(Substring(scalars[start..<scalars.endIndex]))
+        return lines
     }
 
     private static func isValidKey(_ key: String) -> Bool {
