@@ -224,10 +224,8 @@ private struct FieldReader {
 
     mutating func webURL(_ key: String) -> String? {
         guard let url = requiredString(key, allowEmpty: false, maxBytes: Limits.urlBytes) else { return nil }
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
-        else {
-            fail(key, "must be an http or https URL")
+        if let problem = WebURL.problem(in: url) {
+            fail(key, "must be an http or https URL: \(problem)")
             return nil
         }
         return url
