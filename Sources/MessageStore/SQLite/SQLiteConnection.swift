@@ -41,6 +41,10 @@ final class SQLiteConnection: @unchecked Sendable {
 
     deinit { close() }
 
+    /// Whether SQLite opened the main database read-only (it does so, silently, when the
+    /// process may not write the file).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
     /// Runs one or more SQL statements that return no rows the caller needs.
     func execute(_ sql: String) throws {
         try check(sqlite3_exec(handle, sql, nil, nil, nil))

@@ -28,17 +28,21 @@ public final class SQLiteMessageStore: MessageStore {
         /// background checkpointer cannot keep up: this bounds the log (and so the disk it
         /// takes, and the time readers spend searching it) under sustained writes.
         public var maximumLogPages: Int
+        /// How long a readiness probe's outcome stands: `/ready` writes (and syncs) at most
+        /// once per interval, however often it is asked.
+        public var readinessInterval: Duration
 
         /// Creates a configuration.
         public init(
             path: String, readerCount: Int = 2, busyTimeout: Duration = .seconds(5), checkpointPages: Int = 1000,
-            maximumLogPages: Int = 16_000
+            maximumLogPages: Int = 16_000, readinessInterval: Duration = .seconds(2)
         ) {
             self.path = path
             self.readerCount = max(1, readerCount)
             self.busyTimeout = busyTimeout
             self.checkpointPages = max(1, checkpointPages)
             self.maximumLogPages = max(self.checkpointPages, maximumLogPages)
+            self.readinessInterval = readinessInterval
         }
     }
 
@@ -47,15 +51,21 @@ public final class SQLiteMessageStore: MessageStore {
     private let idleReaders = Mutex<[SQLiteConnection]>([])
     private let isShutDown = Atomic<Bool>(false)
     private let readerThreads: NIOThreadPool
+    private let readiness: ReadinessCheck
+    /// Set when a message write failed, cleared when one succeeds or a full-size probe does.
+    private let lastWriteFailed = Atomic<Bool>(false)
 
     private init(configuration: Configuration, writer: SQLiteGroupCommitWriter, readerThreads: NIOThreadPool) {
         self.configuration = configuration
         self.writer = writer
         self.readerThreads = readerThreads
+        self.readiness = ReadinessCheck(interval: configuration.readinessInterval)
     }
 
-    /// Opens the database, creating its folder, file and schema when missing.
-    /// - Throws: ``MessageStoreError`` when the file cannot be opened or set up.
+    /// Opens the database, creating its folder, file and schema when missing, and checks
+    /// that this process can write to it (a store that cannot write must not look ready).
+    /// - Throws: ``MessageStoreError`` naming the path when the file cannot be opened, set
+    ///   up or written.
     public static func open(_ configuration: Configuration, logger: Logger) async throws -> SQLiteMessageStore {
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
@@ -80,7 +90,8 @@ public final class SQLiteMessageStore: MessageStore {
             )
         } catch {
             try? await writerThread.shutdownGracefully()
-            throw Self.storeError(error)
+            let cause = Self.storeError(error)
+            throw MessageStoreError(cause.kind, reason: "cannot write to the SQLite database at \(configuration.path): \(cause.reason)")
         }
     }
 
@@ -88,9 +99,16 @@ public final class SQLiteMessageStore: MessageStore {
         try checkOpen()
         let attachmentsJSON = message.attachments.map(SQLiteRows.encodeAttachments)
         do {
-            return try await writer.write(message, attachmentsJSON: attachmentsJSON)
+            let outcome = try await writer.write(message, attachmentsJSON: attachmentsJSON)
+            lastWriteFailed.store(false, ordering: .relaxed)
+            return outcome
         } catch {
-            throw Self.storeError(error)
+            let storeError = Self.storeError(error)
+            if storeError.kind == .unavailable, !isShutDown.load(ordering: .acquiring) {
+                lastWriteFailed.store(true, ordering: .relaxed)
+                await readiness.invalidate()
+            }
+            throw storeError
         }
     }
 
@@ -130,11 +148,28 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    /// Ready when a reader answers and a real, synced write succeeds (see
+    /// ``SQLiteRows/probeWrite(bytes:on:)``), checked at most once per `readinessInterval`,
+    /// and at once after a message write failed. After such a failure the probe writes as
+    /// much as the largest message, so that the store is called ready again only when a
+    /// message would fit.
     public func checkReadiness() async throws {
-        try await onReader { connection in
-            _ = try connection.scalarText("SELECT count(*) FROM sqlite_master")
+        try checkOpen()
+        try await readiness.requireReady { [self] in
+            try await onReader { connection in
+                _ = try connection.scalarText("SELECT count(*) FROM sqlite_master")
+            }
+            let recovering = lastWriteFailed.load(ordering: .relaxed)
+            try await onWriter { connection in
+                try SQLiteRows.probeWrite(bytes: recovering ? Self.largestMessageBytes : 0, on: connection)
+            }
+            if recovering { lastWriteFailed.store(false, ordering: .relaxed) }
         }
     }
+
+    /// About the largest message a row holds (the validation limits keep a message under
+    /// DynamoDB's 400 KB item size).
+    private static let largestMessageBytes = 400 * 1024
 
     public func shutdown() async throws {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -201,6 +236,12 @@ public final class SQLiteMessageStore: MessageStore {
         // Checkpoints run on their own thread instead (see ``SQLiteCheckpointer``).
         try connection.execute("PRAGMA wal_autocheckpoint = 0")
         try connection.execute(SQLiteRows.schemaSQL)
+        // SQLite opens a file it may not write read-only without a word; every write would
+        // then fail. Refuse at start instead, and prove a real write works.
+        guard !connection.isReadOnly else {
+            throw MessageStoreError.failed("the file is read-only for this process (check its owner and mode, and its folder's)")
+        }
+        try SQLiteRows.probeWrite(on: connection)
         return connection
     }
 

@@ -163,7 +163,28 @@ enum SQLiteRows {
             INSERT INTO order_versions (PK, version) VALUES (OLD.PK, 1)
                 ON CONFLICT (PK) DO UPDATE SET version = version + 1;
         END;
+
+        -- One row, rewritten by the readiness probe: a real, synced write that fails when a
+        -- message write would (read-only file or folder, full disk, file size limit).
+        CREATE TABLE IF NOT EXISTS write_probe (
+            id        INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            probed_at INTEGER NOT NULL,
+            padding   BLOB
+        );
         """
+
+    /// Rewrites the probe row in a transaction of its own: whatever stops it would stop a
+    /// message write of `bytes` too. A small probe can pass where a large message fails (the
+    /// last free pages of a disk, or of a write-ahead log that is reused from its start), so
+    /// after a write failed the probe writes as much as the largest message.
+    static func probeWrite(bytes: Int = 0, on connection: SQLiteConnection) throws {
+        let statement = try connection.prepared(
+            "INSERT OR REPLACE INTO write_probe (id, probed_at, padding) VALUES (1, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), zeroblob(?1))"
+        )
+        defer { statement.reset() }
+        try statement.bind(Int64(bytes), at: 1)
+        _ = try statement.step()
+    }
 
     private static let selectVersionSQL = "SELECT version FROM order_versions WHERE PK = ?1"
 

@@ -21,8 +21,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case is NIOTooManyBytesError:
             return .payloadTooLarge(limit: nil)
         case let error as MessageStoreError:
+            // Whatever the store's failure, nothing was stored and a later retry may succeed
+            // (a full disk is freed, a permission fixed): 503 + Retry-After, never 500.
             logger.error("Message store failed", metadata: ["error": .string(error.description)])
-            return error.kind == .unavailable ? .storeUnavailable : .internalError
+            return .storeUnavailable
         case let error as HTTPError:
             switch error.status {
             case .notFound: return .notFound
