@@ -11,7 +11,8 @@ struct AccessLogMiddleware: RouterMiddleware {
             "Request completed",
             metadata: [
                 "method": .string(request.method.rawValue),
-                "path": .string(request.uri.path),
+                // At most 1 KiB: a path may be as long as the request head allows (80 KiB).
+                "path": .string(String(decoding: request.uri.path.utf8.prefix(1024), as: UTF8.self)),
                 "status": .stringConvertible(response.status.code),
                 "response_time_ms": .stringConvertible(context.elapsedMilliseconds),
             ]

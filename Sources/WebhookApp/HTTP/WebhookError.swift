@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import JSON
+import NIOCore
 
 /// Every error answer of the service: an HTTP status and a JSON body with a stable code.
 ///
@@ -81,8 +82,38 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
     /// 400 for any other bad request that Hummingbird reports.
     public static let badRequest = WebhookError(status: .badRequest, code: "bad_request", message: "The request is malformed.")
 
+    /// 400: the request is not valid HTTP/1.1 (its framing, headers or body encoding).
+    static func malformedHTTP(_ reason: String) -> WebhookError {
+        WebhookError(status: .badRequest, code: "bad_request", message: "The request is not valid HTTP/1.1: \(reason).")
+    }
+
+    /// 431: the request's head (request line and headers) is larger than the server reads.
+    static let headersTooLarge = WebhookError(
+        status: .requestHeaderFieldsTooLarge, code: "headers_too_large",
+        message: "The request line and headers are larger than the server accepts (80 KiB)."
+    )
+
+    /// 405: the path exists, but not with this method; `Allow` lists the methods it takes.
+    static func methodNotAllowed(allowed: [HTTPRequest.Method]) -> WebhookError {
+        WebhookError(
+            status: .methodNotAllowed, code: "method_not_allowed",
+            message: "This endpoint takes \(allowed.map(\.rawValue).joined(separator: ", ")) only.",
+            headers: [.allow: allowed.map(\.rawValue).joined(separator: ", ")]
+        )
+    }
+
+    /// 417: the request's `Expect` header asks for something other than `100-continue`.
+    static let expectationFailed = WebhookError(
+        status: .expectationFailed, code: "expectation_failed", message: "The only expectation this server meets is Expect: 100-continue."
+    )
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         ErrorBody(error: self, requestID: context.id).jsonResponse(status: status, headers: headers)
+    }
+
+    /// The error's JSON body, for answers written below the router (see ``HTTPConnectionGuard``).
+    func jsonBody(requestID: String) -> ByteBuffer {
+        ErrorBody(error: self, requestID: requestID).jsonBody
     }
 }
 

@@ -49,6 +49,10 @@ paths:
           $ref: '#/components/responses/Unauthorized'
         '413':
           $ref: '#/components/responses/PayloadTooLarge'
+        '417':
+          $ref: '#/components/responses/ExpectationFailed'
+        '431':
+          $ref: '#/components/responses/HeadersTooLarge'
         '429':
           $ref: '#/components/responses/TooManyFailedAttempts'
         '500':
@@ -89,6 +93,10 @@ paths:
           $ref: '#/components/responses/Unauthorized'
         '404':
           $ref: '#/components/responses/NotFound'
+        '417':
+          $ref: '#/components/responses/ExpectationFailed'
+        '431':
+          $ref: '#/components/responses/HeadersTooLarge'
         '429':
           $ref: '#/components/responses/TooManyFailedAttempts'
         '500':
@@ -172,7 +180,7 @@ components:
         type: string
   responses:
     BadRequest:
-      description: Invalid JSON, or fields that break the rules (`fields` names every one).
+      description: Invalid JSON, fields that break the rules (`fields` names every one), or malformed HTTP (framing, a body cut short).
       headers:
         X-Request-ID:
           $ref: '#/components/headers/RequestID'
@@ -202,6 +210,24 @@ components:
             $ref: '#/components/schemas/Error'
     PayloadTooLarge:
       description: The body is larger than MAX_BODY_BYTES.
+      headers:
+        X-Request-ID:
+          $ref: '#/components/headers/RequestID'
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    ExpectationFailed:
+      description: The request's Expect header asks for something other than 100-continue.
+      headers:
+        X-Request-ID:
+          $ref: '#/components/headers/RequestID'
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    HeadersTooLarge:
+      description: The request line and headers are larger than 80 KiB.
       headers:
         X-Request-ID:
           $ref: '#/components/headers/RequestID'
@@ -402,7 +428,7 @@ components:
       properties:
         error:
           type: string
-          enum: [invalid_json, validation_failed, unauthorized, payload_too_large, not_found, method_not_allowed, bad_request, too_many_failed_attempts, store_unavailable, internal_error]
+          enum: [invalid_json, validation_failed, unauthorized, payload_too_large, not_found, method_not_allowed, bad_request, headers_too_large, expectation_failed, too_many_failed_attempts, store_unavailable, internal_error]
         message:
           type: string
         request_id:

@@ -4,6 +4,7 @@ import JSON
 import Logging
 import MessageStore
 import NIOCore
+import NIOHTTP1
 
 /// The spec's two webhook routes, over any ``MessageStore``.
 struct MessageController: Sendable {
@@ -20,13 +21,7 @@ struct MessageController: Sendable {
 
     /// `POST /webhook/messages`: validates a message, stores it durably, then answers 200.
     @Sendable func receive(request: Request, context: WebhookRequestContext) async throws -> ReceiptResponse {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw WebhookError.payloadTooLarge(limit: maxBodyBytes)
-        }
+        let body = try await Self.readBody(of: request, upTo: maxBodyBytes, context: context)
         let json: JSONValue
         do {
             json = try JSONValue.parse(body.readableBytesView)
@@ -82,6 +77,27 @@ struct MessageController: Sendable {
             let body = listing(orderID, type, messages)
             if let version { listingCache.keep(.init(version: version, body: body), for: key) }
             return .json(body)
+        }
+    }
+
+    /// The whole request body, refused without reading it when its `Content-Length` is over
+    /// the limit. A body that cannot be read (the client closed mid-body, its chunks are
+    /// malformed, the connection idled out) is the client's fault: 400, and nothing stored.
+    private static func readBody(of request: Request, upTo limit: Int, context: WebhookRequestContext) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw WebhookError.payloadTooLarge(limit: limit)
+        }
+        var request = request
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw WebhookError.payloadTooLarge(limit: limit)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let reason = (error as? HTTPParserError).map(HTTPConnectionGuard.reason(for:)) ?? "its body could not be read"
+            context.logger.notice("Request body could not be read", metadata: ["reason": .string(reason)])
+            throw WebhookError.malformedHTTP(reason)
         }
     }
 
