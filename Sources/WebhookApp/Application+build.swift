@@ -17,9 +17,10 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
 /// Builds the service over a store that is already open. The application owns the store
 /// from then on and shuts it down after the HTTP server has stopped.
 public func buildApplication(_ configuration: AppConfiguration, store: any MessageStore, logger: Logger) -> some ApplicationProtocol {
-    let router = Router(context: WebhookRequestContext.self)
+    let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: ExpectContinueMiddleware())
     router.add(middleware: ErrorMiddleware())
 
     HealthController(store: store).addRoutes(to: router)
@@ -37,9 +38,18 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     MessageController(
         store: store, maxBodyBytes: configuration.maxBodyBytes, listingCache: ListingCache(capacity: configuration.listingCacheBytes)
     ).addRoutes(to: webhook)
+    router.addMethodNotAllowedResponders()
 
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [HTTPConnectionGuard(logger: logger)],
+                // From the last byte read or answer written; so a client that sends nothing,
+                // half a head or half a body is cut off, while a steady upload is not.
+                idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds))
+            )
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "qualia-webhook"),
         // Services stop in reverse order: the server drains first, then the store closes.
         services: [MessageStoreService(store: store, logger: logger)],

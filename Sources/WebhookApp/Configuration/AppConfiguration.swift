@@ -62,6 +62,10 @@ public struct AppConfiguration: Sendable {
     /// order is unchanged (checked against the store on every request). Default 8388608
     /// (8 MiB); 0 turns the cache off.
     public var listingCacheBytes: Int
+    /// `IDLE_TIMEOUT_SECONDS`: how long a connection may send nothing (between requests, or
+    /// inside a request's head or body) before it is closed. Default 60. A request cut off
+    /// this way is never stored or acknowledged.
+    public var idleTimeout: Duration
     /// `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM, how long in-flight requests may take to finish
     /// before they are cut off. Default 25 (under the usual 30 s before an orchestrator kills).
     public var shutdownTimeout: Duration
@@ -86,6 +90,7 @@ public struct AppConfiguration: Sendable {
         awsEnvironment: [String: String] = [:],
         maxBodyBytes: Int = 256 * 1024,
         listingCacheBytes: Int = 8 * 1024 * 1024,
+        idleTimeout: Duration = .seconds(60),
         shutdownTimeout: Duration = .seconds(25),
         logLevel: Logger.Level = .info
     ) {
@@ -105,6 +110,7 @@ public struct AppConfiguration: Sendable {
         self.awsEnvironment = awsEnvironment
         self.maxBodyBytes = maxBodyBytes
         self.listingCacheBytes = listingCacheBytes
+        self.idleTimeout = idleTimeout
         self.shutdownTimeout = shutdownTimeout
         self.logLevel = logLevel
     }
@@ -133,6 +139,7 @@ public struct AppConfiguration: Sendable {
 
         let port = integer("PORT", default: 8000, in: 0...65535)
         let shutdownTimeout = integer("SHUTDOWN_TIMEOUT_SECONDS", default: 25, in: 1...3600)
+        let idleTimeout = integer("IDLE_TIMEOUT_SECONDS", default: 60, in: 1...3600)
         let authFailureLimit = integer("AUTH_FAILURE_LIMIT", default: 10, in: 1...1_000_000)
         let authFailureWindow = integer("AUTH_FAILURE_WINDOW_SECONDS", default: 60, in: 1...86_400)
         let authLockout = integer("AUTH_LOCKOUT_SECONDS", default: 300, in: 1...86_400)
@@ -199,6 +206,7 @@ public struct AppConfiguration: Sendable {
             awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
             maxBodyBytes: maxBodyBytes,
             listingCacheBytes: listingCacheBytes,
+            idleTimeout: .seconds(idleTimeout),
             shutdownTimeout: .seconds(shutdownTimeout),
             logLevel: logLevel
         )

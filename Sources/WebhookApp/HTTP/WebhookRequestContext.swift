@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// The per-request context: Hummingbird's core storage plus when the request arrived.
 ///
@@ -11,11 +12,14 @@ public struct WebhookRequestContext: RequestContext {
     public let receivedAt: ContinuousClock.Instant
     /// The peer's IP address, when the connection has one.
     public let remoteAddress: String?
+    /// The request's connection, for interim answers such as `100 Continue`.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         receivedAt = .now
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
     }
 
     /// Milliseconds since the request arrived, rounded to hundredths.
