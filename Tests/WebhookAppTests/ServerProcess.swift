@@ -165,6 +165,37 @@ struct RawSocket {
         }
     }
 
+    /// Sends raw bytes.
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw Failure.send }
+            offset += sent
+        }
+    }
+
+    /// Reads whatever arrives within `timeout`, and whether the peer closed the connection
+    /// (it stops reading then).
+    func receive(for timeout: Duration) -> (text: String, closed: Bool) {
+        let deadline = ContinuousClock.now + timeout
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while ContinuousClock.now < deadline {
+            let remaining = deadline - ContinuousClock.now
+            var descriptorSet = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
+            guard poll(&descriptorSet, 1, milliseconds) > 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { return (String(decoding: received, as: UTF8.self), true) }
+            received += buffer[0..<count]
+        }
+        return (String(decoding: received, as: UTF8.self), false)
+    }
+
+    /// Closes the sending side, as a client that has nothing more to send.
+    func shutdownWrite() { shutdown(descriptor, Int32(SHUT_WR)) }
+
     /// Reads until the peer closes or the timeout passes.
     func receiveAll() -> String {
         var received: [UInt8] = []
