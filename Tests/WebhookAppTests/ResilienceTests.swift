@@ -62,7 +62,12 @@ import Glibc
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(1500))
+                // Kill mid-load: once enough deliveries were acknowledged (a time alone
+                // would depend on how busy the machine is), but at 15 s whatever happened.
+                try await Task.sleep(for: .milliseconds(500))
+                while acknowledged.count < 80 && ContinuousClock.now - loadStarted < .seconds(15) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 server.send(SIGKILL)
             }
             try await group.waitForAll()
@@ -182,4 +187,6 @@ final class Acknowledged: Sendable {
     func record(_ key: String, _ text: String) { texts.withLock { $0[key] = text } }
 
     var all: [String: String] { texts.withLock { $0 } }
+
+    var count: Int { texts.withLock { $0.count } }
 }
