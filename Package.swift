@@ -96,10 +96,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Fixtures shared by the test targets: temporary folders and the stores under test.
+        // Fixtures shared by the test targets: temporary folders, the stores under test, a scripted DynamoDB endpoint.
         .target(
             name: "StoreTestSupport",
-            dependencies: ["MessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "MessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/StoreTestSupport",
             swiftSettings: swiftSettings
         ),

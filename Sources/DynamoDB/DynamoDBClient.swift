@@ -17,7 +17,8 @@ public final class DynamoDBClient: Sendable {
         public var endpoint: String?
         /// How long a connection attempt may take.
         public var connectTimeout: TimeAmount
-        /// How long one attempt of one request may take, answer included.
+        /// How long one attempt of one request may take, answer included; never past the
+        /// call's ``Deadline``.
         public var requestTimeout: TimeAmount
         /// How failures are retried.
         public var retryPolicy: RetryPolicy
@@ -126,35 +127,55 @@ public final class DynamoDBClient: Sendable {
 
     // MARK: Transport
 
-    /// Sends one operation, retrying as the retry policy allows.
+    /// Sends one operation, retrying as the retry policy allows, all of it before one deadline.
+    ///
+    /// The deadline is the earlier of ``Deadline/current`` (the caller's, when it set one with
+    /// ``Deadline/run(isolation:_:)``) and `maxTotalDuration` from now. Every attempt's HTTP deadline is
+    /// the earlier of `requestTimeout` from its start and that deadline; a retry whose backoff
+    /// would end after it is not started (the last attempt's error is thrown instead); the
+    /// credential fetch runs under it too (``HTTPCredentialClient`` reads ``Deadline/current``).
+    /// So the call returns or throws by the deadline, plus the time to notice.
     func send<Output: Decodable>(_ operation: String, _ input: some Encodable) async throws -> Output {
         let body = Array(try JSONEncoder().encode(input))
         let policy = configuration.retryPolicy
-        let start = ContinuousClock.now
-        var attempt = 1
-        while true {
-            do {
-                return try await sendOnce(operation, body: body)
-            } catch let error as DynamoDBError where error.isRetryable && attempt < policy.maxAttempts {
-                let delay = policy.delay(beforeRetry: attempt)
-                guard ContinuousClock.now - start + delay < policy.maxTotalDuration else { throw error }
-                logger.debug(
-                    "Retrying DynamoDB request",
-                    metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
-                )
-                try await Task.sleep(for: delay)
-                attempt += 1
+        let deadline = Deadline.after(policy.maxTotalDuration).effective
+        return try await deadline.run { () async throws -> Output in
+            var attempt = 1
+            while true {
+                do {
+                    return try await sendOnce(operation, body: body, deadline: deadline)
+                } catch let error as DynamoDBError where error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts {
+                    let delay = policy.delay(beforeRetry: attempt)
+                    guard ContinuousClock.now + delay < deadline.instant else { throw error }
+                    logger.debug(
+                        "Retrying DynamoDB request",
+                        metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
+                    )
+                    try await Task.sleep(for: delay)
+                    attempt += 1
+                }
             }
         }
     }
 
-    private func sendOnce<Output: Decodable>(_ operation: String, body: [UInt8]) async throws -> Output {
+    /// The failures AsyncHTTPClient reports when time runs out rather than the connection.
+    private static let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout]
+
+    /// One attempt, ending by `deadline` at the latest.
+    private func sendOnce<Output: Decodable>(_ operation: String, body: [UInt8], deadline: Deadline) async throws -> Output {
+        guard !deadline.hasPassed else { throw DynamoDBError.deadlineExceeded(operation) }
         let credentials: AWSCredentials
         do {
             credentials = try await credentialProvider.credentials()
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
+            // A fetch cut short by the deadline says so, rather than "no credentials".
+            if deadline.hasPassed { throw DynamoDBError.deadlineExceeded(operation, after: error) }
             throw DynamoDBError(kind: .credentials, code: "CredentialsUnavailable", message: String(describing: error))
         }
+        let remaining = deadline.remaining
+        guard remaining > .zero else { throw DynamoDBError.deadlineExceeded(operation) }
         let headers: [(name: String, value: String)] = [
             ("host", hostHeader),
             ("content-type", "application/x-amz-json-1.0"),
@@ -171,7 +192,9 @@ public final class DynamoDBClient: Sendable {
         let status: Int
         let responseBody: ByteBuffer
         do {
-            let response = try await httpClient.execute(request, timeout: configuration.requestTimeout)
+            // AsyncHTTPClient's deadline covers waiting for a connection, the answer and its body.
+            let timeout = min(configuration.requestTimeout, TimeAmount(remaining))
+            let response = try await httpClient.execute(request, deadline: .now() + timeout)
             status = Int(response.status.code)
             responseBody = try await response.body.collect(upTo: 32 * 1024 * 1024)
         } catch is CancellationError {
@@ -179,6 +202,11 @@ public final class DynamoDBClient: Sendable {
         } catch let error as HTTPClientError where error == .alreadyShutdown {
             throw DynamoDBError(kind: .clientShutDown, code: "ClientShutDown", message: "the DynamoDB client is shut down")
         } catch {
+            // A timeout at the deadline is the deadline's doing; a refused or reset connection
+            // (which AsyncHTTPClient retries until the deadline) keeps its own name for the log.
+            if deadline.hasPassed, let error = error as? HTTPClientError, Self.timeouts.contains(error) {
+                throw DynamoDBError.deadlineExceeded(operation, after: error)
+            }
             throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
         }
         let bytes = Array(responseBody.readableBytesView)

@@ -47,6 +47,24 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let serviceUnavailable = "ServiceUnavailable"
     }
 
+    /// The code of ``deadlineExceeded(_:after:)``.
+    public static let deadlineExceededCode = "DeadlineExceeded"
+
+    /// The call's ``Deadline`` passed before it got an answer: a ``Kind/connection`` failure, so
+    /// it is retryable (later, by the caller's caller) and never taken for an answer.
+    /// - Parameters:
+    ///   - operation: The DynamoDB operation, such as `PutItem`.
+    ///   - cause: The failure of the last attempt, when there was one; the log says why.
+    public static func deadlineExceeded(_ operation: String, after cause: (any Error)? = nil) -> DynamoDBError {
+        DynamoDBError(
+            kind: .connection, code: deadlineExceededCode,
+            message: "\(operation) got no answer before its deadline" + (cause.map { " (last attempt: \($0))" } ?? "")
+        )
+    }
+
+    /// Whether the call ran out of time: see ``deadlineExceeded(_:after:)``.
+    public var isDeadlineExceeded: Bool { code == Self.deadlineExceededCode }
+
     /// Whether the request was refused for going too fast.
     public var isThrottling: Bool {
         [Code.provisionedThroughputExceeded, Code.throttling, Code.requestLimitExceeded].contains(code)

@@ -1,5 +1,9 @@
 /// How retryable failures are retried: exponential backoff with full jitter, bounded both in
 /// attempts and in total time (AWS's "Exponential Backoff And Jitter").
+///
+/// The time bound is a ``Deadline``: one call's attempts, backoffs and credential fetches all
+/// end by `maxTotalDuration` after the call starts, or by the caller's own deadline when that is
+/// earlier (see ``Deadline/run(isolation:_:)``).
 public struct RetryPolicy: Sendable, Hashable {
     /// The most attempts in all, the first included.
     public var maxAttempts: Int
@@ -7,7 +11,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public var baseDelay: Duration
     /// The largest backoff ceiling.
     public var maxDelay: Duration
-    /// No retry starts if it would end its wait after this much time since the first attempt.
+    /// How long one call may take in all: no attempt runs past it and no retry starts whose
+    /// wait would end after it.
     public var maxTotalDuration: Duration
 
     /// Creates a policy.

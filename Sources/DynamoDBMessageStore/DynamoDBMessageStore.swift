@@ -9,6 +9,14 @@ import Synchronization
 /// Items carry the spec's attributes with the spec's types: strings as `S`, `read` as `BOOL`,
 /// `timestamp` as `N`, `attachments` as `L` of `M`. Reads are strongly consistent, so a
 /// message acknowledged by any instance is listed by every instance straight after.
+///
+/// Each operation (``store(_:)``, ``messages(forOrder:type:)``, ``checkReadiness()``) runs
+/// under one ``Deadline``, `operationTimeout` from its start: every DynamoDB call it makes
+/// (the conditional `PutItem` and the `GetItem` after a failed condition; every `Query` page),
+/// every attempt and backoff of those calls, and any credential fetch they need, share it. When
+/// it passes, the operation throws ``MessageStoreError/unavailable(_:)``, as for any outage; a
+/// `PutItem` whose outcome is unknown is unavailable too, and redelivering it is safe because
+/// the store decides between versions by their `timestamp`.
 public final class DynamoDBMessageStore: MessageStore {
     /// How to reach the table.
     public struct Configuration: Sendable {
@@ -16,11 +24,18 @@ public final class DynamoDBMessageStore: MessageStore {
         public var tableName: String
         /// The most items asked for per Query page; `nil` lets DynamoDB fill its 1 MB pages.
         public var queryPageSize: Int?
+        /// How long one operation may take in all, every DynamoDB call, retry and credential
+        /// fetch included, before it is answered as unavailable. The README's outage bound.
+        public var operationTimeout: Duration
+
+        /// Five seconds: ``operationTimeout`` by default.
+        public static let defaultOperationTimeout: Duration = .seconds(5)
 
         /// Creates a configuration.
-        public init(tableName: String, queryPageSize: Int? = nil) {
+        public init(tableName: String, queryPageSize: Int? = nil, operationTimeout: Duration = defaultOperationTimeout) {
             self.tableName = tableName
             self.queryPageSize = queryPageSize
+            self.operationTimeout = operationTimeout
         }
     }
 
@@ -171,11 +186,13 @@ public final class DynamoDBMessageStore: MessageStore {
         )
     }
 
-    /// Runs a DynamoDB call, turning its failures into the store's: anything that may pass
-    /// (throttling, 5xx, no connection, no credentials, no table yet) is `unavailable`.
+    /// Runs one operation's DynamoDB calls under one deadline (`operationTimeout` from now, or
+    /// the caller's when that is earlier), turning their failures into the store's: anything
+    /// that may pass (throttling, 5xx, no connection, no credentials, no table yet, the
+    /// deadline) is `unavailable`.
     private func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await Deadline.after(configuration.operationTimeout).run(body)
         } catch let error as DynamoDBError {
             let passing = error.isRetryable || error.kind == .credentials || error.kind == .clientShutDown
                 || error.code == DynamoDBError.Code.resourceNotFound

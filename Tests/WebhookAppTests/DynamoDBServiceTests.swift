@@ -44,6 +44,84 @@ import Testing
         #expect(logs.lines.contains { $0.contains("Message store failed") && $0.contains("ConnectionFailed") })
     }
 
+    /// The environment of a service on `STORE=dynamodb` at `endpoint`, every other setting at its default.
+    static func dynamoDBEnvironment(endpoint: String) -> [String: String] {
+        [
+            "WEBHOOK_USERNAME": testCredentials.username, "WEBHOOK_PASSWORD": testCredentials.password, "STORE": "dynamodb",
+            "DYNAMODB_TABLE": "messages", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+    }
+
+    /// Expects the spec's `503` for an unavailable store, without internals.
+    static func expectStoreUnavailable(_ response: TestResponse) throws {
+        #expect(response.status == .serviceUnavailable)
+        #expect(response.headers[.retryAfter] == "1")
+        #expect(try response.json()["error"] as? String == "store_unavailable")
+        #expect(!response.text.contains("127.0.0.1") && !response.text.contains("Deadline"))
+    }
+
+    /// The README's bound at the production defaults, with the repro: DynamoDB answers
+    /// the first `PutItem` with a 500 after 4.8 s and then never answers again. Before, the retry
+    /// had a 5 s attempt timeout of its own and the POST answered after 9.8 s.
+    @Test func aPOSTAnswers503WithinFiveSecondsWhenDynamoDBAnswersA500LateAndThenHangs() async throws {
+        let script: ScriptedDynamoDBEndpoint.Script = { request in
+            switch (request.operation, request.index) {
+            case ("DescribeTable", _): .answer(status: 200, body: ScriptedDynamoDBEndpoint.activeTable)
+            case ("PutItem", 0): .answer(status: 500, body: ScriptedDynamoDBEndpoint.errorBody("InternalServerError"), after: .milliseconds(4800))
+            default: .hang
+            }
+        }
+        try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
+            let configuration = try AppConfiguration(environment: Self.dynamoDBEnvironment(endpoint: url))
+            let logs = LogCapture()
+            let app = try await buildApplication(configuration, logger: logs.logger())
+            try await app.test(.router) { (client) async throws -> Void in
+                let started = ContinuousClock.now
+                let response = try await client.postMessage(specExample())
+                let elapsed = ContinuousClock.now - started
+                try Self.expectStoreUnavailable(response)
+                #expect(elapsed < .seconds(5) + .milliseconds(1500), "the README says a POST answers 503 within 5 s")
+                #expect(elapsed >= .milliseconds(4800))
+            }
+            #expect(endpoint.received.filter { $0.operation == "PutItem" }.count == 2)
+            #expect(logs.lines.contains { $0.contains("Message store failed") && $0.contains("DeadlineExceeded") })
+        }
+    }
+
+    /// An endpoint that accepts connections and never answers: every route that reads or
+    /// writes answers `503` by the store's deadline (here 1 s, to keep the suite fast).
+    @Test func anEndpointThatNeverAnswersGets503ByTheDeadlineOnEveryRoute() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { endpoint, url in
+            let budget = Duration.seconds(1)
+            let client = try DynamoDBClient(
+                configuration: .init(region: "us-east-1", endpoint: url),
+                credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
+                logger: Logger(label: "test")
+            )
+            let store = DynamoDBMessageStore(
+                configuration: .init(tableName: "messages", operationTimeout: budget), client: client, logger: Logger(label: "test")
+            )
+            let app = buildApplication(AppConfiguration(credentials: testCredentials), store: store, logger: LogCapture().logger())
+            try await app.test(.router) { (client) async throws -> Void in
+                for request in ["POST", "GET", "ready"] {
+                    let started = ContinuousClock.now
+                    let response: TestResponse
+                    switch request {
+                    case "POST": response = try await client.postMessage(specExample())
+                    case "GET": response = try await client.getMessages("QO-123456")
+                    default: response = try await client.execute(uri: "/ready", method: .get)
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    #expect(response.status == .serviceUnavailable, "\(request)")
+                    #expect(elapsed < budget + .milliseconds(1500), "\(request) took \(elapsed)")
+                    if request == "POST" { try Self.expectStoreUnavailable(response) }
+                }
+            }
+            #expect(endpoint.received.map(\.operation) == ["PutItem", "Query", "DescribeTable"])
+        }
+    }
+
     @Test(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
     func storeDynamoDBIsConfiguredFromTheEnvironment() async throws {
         let setupClient = try MotoServer.makeClient()

@@ -3,12 +3,25 @@ import Foundation
 /// Remembers credentials and fetches new ones shortly before they expire.
 ///
 /// Concurrent callers share one fetch. Long-term credentials (no expiry) are fetched once.
+///
+/// A fetch runs under the ``Deadline`` of the caller that started it (the task-local
+/// ``Deadline/current``, inherited by the fetching task). A caller joins a running fetch only
+/// when that fetch's deadline is no later than its own, so no caller ever waits past its
+/// deadline for a fetch started by another. Otherwise it takes the cached credentials while
+/// they have not expired yet (a refresh starts `refreshMargin` before they do), and only
+/// without them starts a fetch of its own.
 public actor CachingCredentialProvider: CredentialProvider {
+    /// A fetch under way, and the deadline it runs under (`nil`: none).
+    private struct Refresh {
+        var task: Task<AWSCredentials, any Error>
+        var deadline: Deadline?
+    }
+
     private let source: any CredentialProvider
     private let refreshMargin: Duration
     private let now: @Sendable () -> Date
     private var cached: AWSCredentials?
-    private var refreshing: Task<AWSCredentials, any Error>?
+    private var refreshing: Refresh?
 
     /// Creates a cache in front of `source`.
     /// - Parameters:
@@ -22,13 +35,30 @@ public actor CachingCredentialProvider: CredentialProvider {
 
     public func credentials() async throws -> AWSCredentials {
         if let cached, !needsRefresh(cached) { return cached }
-        if let refreshing { return try await refreshing.value }
+        let deadline = Deadline.current
+        if let refreshing {
+            if Self.finishesInTime(refreshing.deadline, for: deadline) { return try await refreshing.task.value }
+            if let cached, !hasExpired(cached) { return cached }
+        }
+        // `Task` inherits task-local values, so the fetch runs under this caller's deadline.
         let task = Task { [source] in try await source.credentials() }
-        refreshing = task
-        defer { refreshing = nil }
+        refreshing = Refresh(task: task, deadline: deadline)
+        defer { if refreshing?.task == task { refreshing = nil } }
         let fresh = try await task.value
         cached = fresh
         return fresh
+    }
+
+    /// Whether a fetch under `fetchDeadline` ends by `callerDeadline`.
+    private static func finishesInTime(_ fetchDeadline: Deadline?, for callerDeadline: Deadline?) -> Bool {
+        guard let callerDeadline else { return true }
+        guard let fetchDeadline else { return false }
+        return fetchDeadline <= callerDeadline
+    }
+
+    private func hasExpired(_ credentials: AWSCredentials) -> Bool {
+        guard let expiration = credentials.expiration else { return false }
+        return expiration <= now()
     }
 
     private func needsRefresh(_ credentials: AWSCredentials) -> Bool {

@@ -5,6 +5,11 @@ import NIOHTTP1
 
 /// The small HTTP client the container and instance-metadata providers use: short
 /// timeouts, because on a machine without those services the addresses do not answer.
+///
+/// A fetch made inside a request never outlives that request's ``Deadline`` (the task-local
+/// ``Deadline/current``, which the DynamoDB client sets around its credential lookups): its
+/// timeout is the earlier of `timeout` and the deadline, and once the deadline has passed it
+/// fails without sending.
 public struct HTTPCredentialClient: Sendable {
     private let httpClient: HTTPClient
     private let timeout: TimeAmount
@@ -21,13 +26,24 @@ public struct HTTPCredentialClient: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        var timeout = self.timeout
+        if let deadline = Deadline.current {
+            let remaining = deadline.remaining
+            guard remaining > .zero else { throw CredentialError("\(method.rawValue) \(url) not sent: the request's deadline has passed") }
+            timeout = min(timeout, TimeAmount(remaining))
+        }
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, timeout: timeout)
+            response = try await httpClient.execute(request, deadline: .now() + timeout)
         } catch {
             throw CredentialError("\(method.rawValue) \(url) failed: \(error)")
         }
-        let body = try await response.body.collect(upTo: 1024 * 1024)
+        let body: ByteBuffer
+        do {
+            body = try await response.body.collect(upTo: 1024 * 1024)
+        } catch {
+            throw CredentialError("\(method.rawValue) \(url) failed: \(error)")
+        }
         guard response.status == .ok else {
             throw CredentialError("\(method.rawValue) \(url) answered \(response.status.code)")
         }

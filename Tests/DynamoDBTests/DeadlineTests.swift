@@ -1,0 +1,227 @@
+import AsyncHTTPClient
+import DynamoDBMessageStore
+import Foundation
+import Logging
+import MessageStore
+import NIOCore
+import StoreTestSupport
+import Testing
+
+@testable import DynamoDB
+
+/// How long past a deadline a call may take to notice it: the machine is small and shared.
+let deadlineSlack: Duration = .milliseconds(1500)
+
+/// Runs `body` and returns how long it took.
+func timed(_ body: () async throws -> Void) async rethrows -> Duration {
+    let started = ContinuousClock.now
+    try await body()
+    return ContinuousClock.now - started
+}
+
+/// A client with the production defaults (5 s per attempt, 2 s to connect, 4 attempts within
+/// 5 s) and fixed credentials, unless told otherwise.
+func deadlineTestClient(
+    _ endpoint: String, retry: RetryPolicy = RetryPolicy(),
+    credentials: any CredentialProvider = StaticCredentialProvider(AWSCredentials(accessKeyID: "AKIDTEST", secretAccessKey: "secret"))
+) throws -> DynamoDBClient {
+    try DynamoDBClient(
+        configuration: .init(region: "us-east-1", endpoint: endpoint, retryPolicy: retry), credentialProvider: credentials,
+        logger: Logger(label: "test")
+    )
+}
+
+/// One deadline bounds every attempt of a client call, and the credential fetch inside it.
+@Suite struct DynamoDBClientDeadlineTests {
+    @Test func anAttemptNeverOutlivesTheCallersDeadline() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { endpoint, url in
+            let client = try deadlineTestClient(url)
+            let budget = Duration.milliseconds(800)
+            var error: DynamoDBError?
+            let elapsed = await timed {
+                error = await #expect(throws: DynamoDBError.self) { try await Deadline.after(budget).run { try await client.describeTable("t") } }
+            }
+            #expect(error?.isDeadlineExceeded == true)
+            #expect(error?.isRetryable == true)
+            #expect(elapsed < budget + deadlineSlack, "the 5 s attempt timeout must not outlive the 0.8 s deadline")
+            #expect(elapsed >= budget - .milliseconds(100))
+            #expect(endpoint.received.count == 1)
+            try await client.shutdown()
+        }
+    }
+
+    @Test func withoutADeadlineACallEndsWithinMaxTotalDurationEvenWhenAnAttemptHangs() async throws {
+        // The issue's repro, shortened: a 500 close to the budget, then no answer at all.
+        try await ScriptedDynamoDBEndpoint.run({ $0.index == 0 ? .answer(status: 500, body: "{}", after: .milliseconds(900)) : .hang }) { endpoint, url in
+            let client = try deadlineTestClient(url, retry: RetryPolicy(maxTotalDuration: .seconds(1)))
+            var error: DynamoDBError?
+            let elapsed = await timed {
+                error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
+            }
+            #expect(error?.isRetryable == true)
+            #expect(elapsed < .seconds(1) + deadlineSlack, "the retry after the 500 must end by the call's 1 s bound, not 5 s later")
+            try await client.shutdown()
+        }
+    }
+
+    @Test func aCallWhoseDeadlineHasPassedFailsWithoutSending() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .answer(status: 200, body: ScriptedDynamoDBEndpoint.activeTable) }) { endpoint, url in
+            let client = try deadlineTestClient(url)
+            let error = await #expect(throws: DynamoDBError.self) {
+                try await Deadline(.now - .milliseconds(1)).run { try await client.describeTable("t") }
+            }
+            #expect(error?.isDeadlineExceeded == true)
+            #expect(endpoint.received.isEmpty)
+            try await client.shutdown()
+        }
+    }
+
+    @Test func nestedDeadlinesKeepTheEarlier() async {
+        let outer = Deadline.after(.seconds(1))
+        await outer.run {
+            await Deadline.after(.seconds(60)).run { #expect(Deadline.current == outer) }
+            let inner = Deadline.after(.milliseconds(10))
+            await inner.run { #expect(Deadline.current == inner) }
+        }
+    }
+
+    @Test func aCredentialFetchInsideACallIsBoundedByItsDeadline() async throws {
+        // Container credentials and instance metadata both at an endpoint that never answers:
+        // 2 s per fetch before, and the chain tries two sources.
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { credentialsEndpoint, credentialsURL in
+            try await ScriptedDynamoDBEndpoint.run({ _ in .answer(status: 200, body: ScriptedDynamoDBEndpoint.activeTable) }) { dynamoDB, url in
+                let environment = [
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentialsURL + "/credentials",
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT": credentialsURL,
+                    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+                ]
+                let chain = CredentialProviderChain.default(environment: environment, httpClient: HTTPCredentialClient(httpClient: .shared))
+                let client = try deadlineTestClient(url, credentials: CachingCredentialProvider(chain))
+                let budget = Duration.milliseconds(800)
+                var error: DynamoDBError?
+                let elapsed = await timed {
+                    error = await #expect(throws: DynamoDBError.self) { try await Deadline.after(budget).run { try await client.describeTable("t") } }
+                }
+                #expect(error?.isDeadlineExceeded == true)
+                #expect(elapsed < budget + deadlineSlack)
+                #expect(!credentialsEndpoint.received.isEmpty)
+                #expect(dynamoDB.received.isEmpty)
+                try await client.shutdown()
+            }
+        }
+    }
+
+    @Test func aCallerNeverWaitsForACredentialFetchStartedUnderALaterDeadline() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { _, url in
+            let environment = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": url + "/credentials"]
+            let provider = CachingCredentialProvider(ContainerCredentialProvider(
+                environment: environment, httpClient: HTTPCredentialClient(httpClient: .shared, timeout: .seconds(30))
+            ))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try? await Deadline.after(.seconds(3)).run { try await provider.credentials() } }
+                try await Task.sleep(for: .milliseconds(200))
+                let budget = Duration.milliseconds(500)
+                let elapsed = await timed {
+                    await #expect(throws: CredentialError.self) { try await Deadline.after(budget).run { try await provider.credentials() } }
+                }
+                #expect(elapsed < budget + deadlineSlack, "the second caller must not wait for the first caller's 3 s fetch")
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+/// Each store operation shares one deadline across every DynamoDB call it makes, and answers
+/// `unavailable` when it passes, whatever the endpoint does.
+@Suite struct DynamoDBMessageStoreDeadlineTests {
+    static let budget = Duration.milliseconds(1500)
+
+    static let message = StoredMessage(
+        orderID: "QO-1", messageID: "MSG-1", messageType: .received, fromName: "A", text: "t", createdDate: "2025-10-28T10:30:00Z",
+        read: false, timestamp: 1_761_647_400_000, storedAt: "2025-10-28T10:30:01Z"
+    )
+
+    /// A store on the production client defaults with a short operation budget, against `url`.
+    func store(_ url: String, budget: Duration = budget) throws -> DynamoDBMessageStore {
+        DynamoDBMessageStore(
+            configuration: .init(tableName: "messages", operationTimeout: budget), client: try deadlineTestClient(url), logger: Logger(label: "test")
+        )
+    }
+
+    /// Runs `operation`, expects it to fail as unavailable, and returns how long it took.
+    func unavailable(_ operation: () async throws -> Void) async -> Duration {
+        var error: MessageStoreError?
+        let elapsed = await timed { error = await #expect(throws: MessageStoreError.self) { try await operation() } }
+        #expect(error?.kind == .unavailable)
+        return elapsed
+    }
+
+    @Test func storingToAnEndpointThatNeverAnswersIsUnavailableByTheDeadline() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { endpoint, url in
+            let store = try store(url)
+            let elapsed = await unavailable { _ = try await store.store(Self.message) }
+            #expect(elapsed < Self.budget + deadlineSlack)
+            #expect(elapsed >= Self.budget - .milliseconds(100))
+            #expect(endpoint.received.map(\.operation) == ["PutItem"])
+            try await store.shutdown()
+        }
+    }
+
+    @Test func aSlow500ThenAHangIsUnavailableByTheDeadline() async throws {
+        // The issue's repro at a 1.5 s budget: before, the retry had a 5 s attempt timeout of its own.
+        let script: ScriptedDynamoDBEndpoint.Script = { request in
+            request.index == 0 ? .answer(status: 500, body: ScriptedDynamoDBEndpoint.errorBody("InternalServerError"), after: .milliseconds(1300)) : .hang
+        }
+        try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
+            let store = try store(url)
+            let elapsed = await unavailable { _ = try await store.store(Self.message) }
+            #expect(elapsed < Self.budget + deadlineSlack)
+            #expect(endpoint.received.map(\.operation).allSatisfy { $0 == "PutItem" })
+            try await store.shutdown()
+        }
+    }
+
+    @Test func aFailedConditionThenAHangingGetItemIsUnavailableByTheSameDeadline() async throws {
+        // The GetItem after a failed condition had a budget of its own; now it shares the PutItem's.
+        let script: ScriptedDynamoDBEndpoint.Script = { request in
+            request.operation == "PutItem"
+                ? .answer(status: 400, body: ScriptedDynamoDBEndpoint.errorBody(DynamoDBError.Code.conditionalCheckFailed), after: .milliseconds(1000))
+                : .hang
+        }
+        try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
+            let store = try store(url)
+            let elapsed = await unavailable { _ = try await store.store(Self.message) }
+            #expect(elapsed < Self.budget + deadlineSlack)
+            #expect(elapsed >= Self.budget - .milliseconds(100))
+            #expect(endpoint.received.map(\.operation) == ["PutItem", "GetItem"])
+            try await store.shutdown()
+        }
+    }
+
+    @Test func everyQueryPageSharesOneDeadline() async throws {
+        let firstPage = #"{"Items":[],"Count":0,"LastEvaluatedKey":{"PK":{"S":"MESSAGE#QO-1"},"SK":{"S":"message.received#MSG-1"}}}"#
+        let script: ScriptedDynamoDBEndpoint.Script = { request in
+            request.index == 0 ? .answer(status: 200, body: firstPage, after: .milliseconds(1000)) : .hang
+        }
+        try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
+            let store = try store(url)
+            let elapsed = await unavailable { _ = try await store.messages(forOrder: "QO-1", type: nil) }
+            #expect(elapsed < Self.budget + deadlineSlack)
+            #expect(endpoint.received.count == 2)
+            try await store.shutdown()
+        }
+    }
+
+    @Test func theReadinessCheckIsBoundedByTheDeadline() async throws {
+        try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { _, url in
+            let store = try store(url)
+            let elapsed = await unavailable { try await store.checkReadiness() }
+            #expect(elapsed < Self.budget + deadlineSlack)
+            try await store.shutdown()
+        }
+    }
+
+    @Test func theDefaultBudgetIsFiveSeconds() {
+        #expect(DynamoDBMessageStore.Configuration(tableName: "t").operationTimeout == .seconds(5))
+    }
+}
