@@ -43,7 +43,7 @@ import Glibc
             let socket = try RawSocket(port: server.port)
             defer { socket.close() }
             try socket.send(request)
-            let (response, _) = socket.receive(for: .seconds(5))
+            let (response, _) = await socket.receive(for: .seconds(5))
             let head = response.components(separatedBy: "\r\n\r\n").first ?? ""
             #expect(head.hasPrefix("HTTP/1.1 \(status) "), "\(name): \(response.prefix(200))")
             #expect(head.lowercased().contains("content-type: application/json"), "\(name)")
@@ -66,7 +66,7 @@ import Glibc
             try socket.send("POST /webhook/messages HTTP/1.1\r\nHost: x\r\n\(Self.credentials)\r\nContent-Length: \(body.count + 50)\r\n\r\n")
             try socket.send(Array(body.utf8))
             socket.shutdownWrite()
-            let (response, _) = socket.receive(for: .seconds(5))
+            let (response, _) = await socket.receive(for: .seconds(5))
             socket.close()
             #expect(response.isEmpty || response.hasPrefix("HTTP/1.1 400 "), "\(response.prefix(200))")
             #expect(try await storedCount(server, order: "QO-HALF") == 0)
@@ -113,7 +113,7 @@ import Glibc
                 defer { socket.close() }
                 if !bytes.isEmpty { try socket.send(bytes) }
                 let start = ContinuousClock.now
-                let (response, closed) = socket.receive(for: .seconds(6))
+                let (response, closed) = await socket.receive(for: .seconds(6))
                 #expect(closed, "\(name): still open after 6 s")
                 #expect(ContinuousClock.now - start < .seconds(4), "\(name)")
                 #expect(!response.contains("HTTP/1.1 200") || name.hasPrefix("a request answered"), "\(name): \(response.prefix(100))")
@@ -144,7 +144,7 @@ import Glibc
                 }
             }
             #expect(sent, "the server closed the connection during a steady upload")
-            let (response, _) = socket.receive(for: .seconds(5))
+            let (response, _) = await socket.receive(for: .seconds(5))
             #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response.prefix(200))")
             #expect(try await storedCount(server, order: "QO-SLOW") == 1)
         }
@@ -175,10 +175,10 @@ import Glibc
             try socket.send(
                 "POST /webhook/messages HTTP/1.1\r\nHost: x\r\n\(Self.credentials)\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
             )
-            let (interim, _) = socket.receive(for: .seconds(3))
+            let (interim, _) = await socket.receive(for: .seconds(3))
             #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "no 100 Continue before the body: \(interim.prefix(100))")
             try socket.send(body)
-            let (final, _) = socket.receive(for: .seconds(5))
+            let (final, _) = await socket.receive(for: .seconds(5))
             #expect(final.hasPrefix("HTTP/1.1 200 "), "\(final.prefix(200))")
             #expect(try await storedCount(server, order: "QO-EXPECT") == 1)
         }
@@ -195,7 +195,7 @@ import Glibc
             let socket = try RawSocket(port: server.port)
             defer { socket.close() }
             try socket.send("POST /webhook/messages HTTP/1.1\r\nHost: x\r\n\(header)\r\nExpect: 100-continue\r\nContent-Length: \(length)\r\n\r\n")
-            let (response, _) = socket.receive(for: .seconds(3))
+            let (response, _) = await socket.receive(for: .seconds(3))
             #expect(response.hasPrefix("HTTP/1.1 \(status) "), "\(name): \(response.prefix(200))")
             #expect(!response.contains("100 Continue"), "\(name)")
             #expect(response.lowercased().contains("connection: close"), "\(name)")

@@ -59,7 +59,7 @@ import Glibc
         #expect(!log.contains("\\r"), "no value carried a carriage return into the log")
     }
 
-    @Test func theExecutableRefusesToStartWithoutCredentials() throws {
+    @Test func theExecutableRefusesToStartWithoutCredentials() async throws {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("qualia-webhook")
         try #require(FileManager.default.isExecutableFile(atPath: executable.path), "build the executable first: \(executable.path)")
         let folder = try TemporaryDirectory()
@@ -74,7 +74,7 @@ import Glibc
         process.standardError = standardError
         process.standardOutput = Pipe()
         try process.run()
-        process.waitUntilExit()
+        _ = try await process.exitStatus()
         let message = String(decoding: standardError.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 
         #expect(process.terminationStatus == 78)

@@ -176,8 +176,15 @@ struct RawSocket {
     }
 
     /// Reads whatever arrives within `timeout`, and whether the peer closed the connection
-    /// (it stops reading then).
-    func receive(for timeout: Duration) -> (text: String, closed: Bool) {
+    /// (it stops reading then). It waits on a thread of its own: a blocking wait on one of
+    /// the test pool's two threads would stall every other suite's tasks for as long.
+    func receive(for timeout: Duration) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: receiveBlocking(for: timeout)) }
+        }
+    }
+
+    private func receiveBlocking(for timeout: Duration) -> (text: String, closed: Bool) {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)

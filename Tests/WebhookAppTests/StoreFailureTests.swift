@@ -58,8 +58,8 @@ import Glibc
         process.standardOutput = output
         process.standardError = output
         try process.run()
+        _ = try await process.exitStatus()
         let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
 
         #expect(process.terminationStatus != 0, "\(log)")
         #expect(log.contains(path), "the log names the file: \(log)")
@@ -100,7 +100,7 @@ import Glibc
         lift.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         lift.arguments = ["--pid", String(server.process.processIdentifier), "--fsize=unlimited"]
         try lift.run()
-        lift.waitUntilExit()
+        _ = try await lift.exitStatus()
         let ready = try await eventually { try await get(server, "/ready").status == .ok }
         #expect(ready, "/ready recovers with the store")
         let after = try await post(server, messageID: "MSG-after", text: "small")
