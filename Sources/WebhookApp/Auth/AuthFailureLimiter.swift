@@ -45,7 +45,8 @@ final class AuthFailureLimiter: Sendable {
         var lockedUntil: ContinuousClock.Instant?
     }
 
-    /// The most records kept at once unless told otherwise: about 16 MB at most.
+    /// The most records kept at once unless told otherwise: about 18 MB of them with IPv4
+    /// addresses (see BENCHMARKS.md), a few MB more with long IPv6 ones.
     static let defaultCapacity = 100_000
 
     let policy: Policy

@@ -18,6 +18,7 @@ struct AuthFailureTable {
     typealias Key = AuthFailureLimiter.Key
     typealias Record = AuthFailureLimiter.Record
 
+    /// The two lists a record can be in, by whether it is locked.
     private enum Queue: Int {
         case watching = 0
         case locked = 1
@@ -25,6 +26,7 @@ struct AuthFailureTable {
         init(_ record: Record) { self = record.lockedUntil == nil ? .watching : .locked }
     }
 
+    /// One record, with its key and its neighbours in its list.
     private struct Slot {
         var key: Key
         var record: Record

@@ -70,6 +70,7 @@ struct BasicAuthMiddleware: RouterMiddleware {
         return context.remoteAddress ?? "unknown"
     }
 
+    /// Why a request has no usable Basic credentials; all count as an unknown user name.
     enum MissingCredentials: String, Error {
         case missing = "no Authorization header"
         case notBasic = "Authorization is not Basic"
