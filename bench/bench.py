@@ -11,8 +11,13 @@ during that scenario, and each figure as a ratio to the same run's /health. It a
 the time from process start to the first 200 on /health, and (SQLite) POST and GET again over
 a store already holding --fill messages.
 
+With --auth-failures it measures instead what a failing authentication costs (SQLite, 32
+connections): GET with a wrong password, each request naming its client in X-Forwarded-For,
+rotating through 10 addresses, through 100,000 (all tracked), and a new address every time
+(the table full, every request evicting one record).
+
 Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
-                 [--fill N] [--binary PATH] [--json FILE]
+                 [--fill N] [--binary PATH] [--json FILE] [--auth-failures]
 """
 
 import argparse
@@ -296,6 +301,53 @@ def bench_filled_sqlite(binary, args, environment, workdir, results):
         server.stop()
 
 
+def bench_auth_failures(binary, args, results):
+    """Failing authentications over few and many client addresses (see the module's doc)."""
+    workdir = tempfile.mkdtemp(prefix="qualia-bench-auth-")
+    environment = {
+        **store_environment("sqlite", workdir, None),
+        "CLIENT_ADDRESS_HEADER": "X-Forwarded-For",
+        # Count every failure but never lock: a locked address is refused before counting.
+        "AUTH_FAILURE_LIMIT": "1000000",
+    }
+    wrong = base64.b64encode(f"{USER}:wrong-password".encode()).decode()
+    connections = 32 if 32 in args.connections else args.connections[0]
+    server = Server(binary, workdir, environment)
+    try:
+        run_wrk(server.port, "health.lua", "/health", 8, 1)
+
+        def failing(rotation, first, duration=args.duration):
+            server.reset_peak_rss()
+            figures = run_wrk(server.port, "auth_failures.lua", "/webhook/messages/QO-1", connections, duration,
+                              (wrong, str(rotation), str(first)))
+            figures["peak_rss_mb"] = server.peak_rss_mb()
+            return figures
+
+        rows = [("health", measure(server, "health", connections, args.duration, "auth", "/health"))]
+        rows.append(("401, 10 addresses", failing(10, 0)))
+        # Touch each of 100,000 addresses at least once before measuring over them.
+        touched = 0
+        while touched < 100_000:
+            touched += failing(100_000, touched, duration=5)["requests"]
+        rows.append(("401, 100,000 addresses", failing(100_000, touched)))
+        # Addresses never seen: the table is full, so each request evicts a record.
+        rows.append(("401, a new address each", failing(0, 1_000_000)))
+        ceiling = rows[0][1]["rps"]
+        print(f"auth failures at c={connections} (SQLite):", flush=True)
+        for label, figures in rows:
+            results["runs"].append({"store": "sqlite", "scenario": label, "connections": connections, "fill": 0,
+                                    "variant": "auth failures", **figures})
+            print(f"  {label:26} {figures['rps']:9.0f} req/s  ratio {figures['rps'] / ceiling:6.1%}  "
+                  f"{1e6 / figures['rps']:7.1f} us/request  p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  "
+                  f"non-2xx {figures['non_2xx']} of {figures['requests']}  peak RSS {figures['peak_rss_mb']:.1f} MB", flush=True)
+        few, many = rows[1][1]["rps"], rows[2][1]["rps"]
+        print(f"  100,000 addresses vs 10: {few / many:.2f}x the time per failing request", flush=True)
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def print_row(store, scenario, connections, fill, figures, results, variant=""):
     ceiling = next((r["rps"] for r in results["runs"]
                     if r["store"] == store and r["scenario"] == "health" and r["connections"] == connections and r["fill"] == fill
@@ -334,6 +386,7 @@ def main():
     parser.add_argument("--smoke", action="store_true", help="a short run that checks the benchmark still works")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument("--auth-failures", action="store_true", help="measure failing authentications over many addresses only")
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -343,6 +396,12 @@ def main():
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
+    if args.auth_failures:
+        bench_auth_failures(args.binary, args, results)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=2)
+        return 0
     moto = None
     moto_endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
     if "dynamodb" in stores and not moto_endpoint:

@@ -85,15 +85,120 @@ import Testing
         }
     }
 
-    @Test func theLimiterForgetsQuietAddressesBeyondItsBound() {
-        let limiter = AuthFailureLimiter(policy: .init(limit: 2, window: .seconds(60), lockout: .seconds(60)))
-        let start = ContinuousClock.now
-        for index in 0..<(AuthFailureLimiter.maximumTrackedAddresses + 50) {
-            _ = limiter.recordFailure(for: "198.18.\(index / 256).\(index % 256)", now: start)
+    @Test func wrongPasswordsUnderUnknownUserNamesNeverLockOutTheRightCredentials() async throws {
+        try await withService(.sqlite, configure: {
+            $0.authFailureLimit = 3
+            $0.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, _ in
+            // Behind a proxy that is not named, every client has this one address.
+            let shared = "10.0.0.1"
+            for name in ["admin", "root", "qualia"] {
+                let failed = try await client.postMessage(specExample(), headers: Self.from(shared, basicAuthorization(name, "guess")))
+                #expect(failed.status == .unauthorized)
+            }
+            let stillGuessing = try await client.postMessage(specExample(), headers: Self.from(shared, basicAuthorization("admin", "guess")))
+            #expect(stillGuessing.status == .tooManyRequests)
+            let delivery = try await client.postMessage(specExample(), headers: Self.from(shared, validAuthorization))
+            #expect(delivery.status == .ok)
         }
-        // Still working, and still locking out an address that keeps failing.
-        #expect(limiter.recordFailure(for: "192.0.2.99", now: start) == false)
-        #expect(limiter.recordFailure(for: "192.0.2.99", now: start) == true)
-        #expect(limiter.lockoutRemaining(for: "192.0.2.99", now: start) != nil)
+    }
+
+    @Test func aRequestWithoutAuthorizationCountsAsAnUnknownUserName() async throws {
+        try await withService(.sqlite, configure: {
+            $0.authFailureLimit = 2
+            $0.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, logs in
+            let address = "192.0.2.40"
+            for _ in 0..<2 {
+                #expect(try await client.postMessage(specExample(), headers: Self.from(address, [:])).status == .unauthorized)
+            }
+            // The same record as any unknown user name: locked now, for both.
+            #expect(try await client.postMessage(specExample(), headers: Self.from(address, [:])).status == .tooManyRequests)
+            let unknown = try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("nobody", "x")))
+            #expect(unknown.status == .tooManyRequests)
+            // Neither the configured user name nor the right password is locked.
+            let wrongPassword = try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("webhook_user", "x")))
+            #expect(wrongPassword.status == .unauthorized)
+            #expect(try await client.postMessage(specExample(), headers: Self.from(address, validAuthorization)).status == .ok)
+            let lockout = try #require(try logs.objects().first { $0["message"] as? String == "Client locked out after repeated authentication failures" })
+            #expect(lockout["user"] as? String == "unknown")
+        }
+    }
+
+    @Test func aLookAlikeOfTheConfiguredUserNameIsAnUnknownUserName() async throws {
+        try await withService(.sqlite, configure: {
+            $0.credentials = BasicCredentials(username: "Kelvin", password: "webhook_pass")
+            $0.authFailureLimit = 2
+            $0.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, _ in
+            let address = "192.0.2.41"
+            // U+212A KELVIN SIGN: equal to "K" as a Swift String, not as bytes.
+            let lookAlike = Self.from(address, basicAuthorization("\u{212A}elvin", "guess"))
+            for _ in 0..<2 { #expect(try await client.postMessage(specExample(), headers: lookAlike).status == .unauthorized) }
+            #expect(try await client.postMessage(specExample(), headers: lookAlike).status == .tooManyRequests)
+            let delivery = try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("Kelvin", "webhook_pass")))
+            #expect(delivery.status == .ok)
+        }
+    }
+
+    @Test func failuresNamingTheConfiguredUserLockThatUserAtThatAddressOnly() async throws {
+        try await withService(.sqlite, configure: {
+            $0.authFailureLimit = 3
+            $0.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, logs in
+            let guesser = "203.0.113.9"
+            for _ in 0..<3 {
+                let failed = try await client.getMessages("QO-1", headers: Self.from(guesser, basicAuthorization("webhook_user", "guess")))
+                #expect(failed.status == .unauthorized)
+            }
+            #expect(try await client.getMessages("QO-1", headers: Self.from(guesser, validAuthorization)).status == .tooManyRequests)
+            #expect(try await client.getMessages("QO-1", headers: Self.from("198.51.100.9", validAuthorization)).status == .ok)
+            // Unknown user names at that address have a record of their own, not locked.
+            let unknown = try await client.getMessages("QO-1", headers: Self.from(guesser, basicAuthorization("admin", "guess")))
+            #expect(unknown.status == .unauthorized)
+            let lockout = try #require(try logs.objects().first { $0["message"] as? String == "Client locked out after repeated authentication failures" })
+            #expect(lockout["user"] as? String == "configured")
+        }
+    }
+
+    @Test func afterALockoutEndsASuccessForgetsEveryEarlierFailure() async throws {
+        try await withService(.sqlite, configure: {
+            $0.authFailureLimit = 3
+            $0.authLockout = .milliseconds(200)
+            $0.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, _ in
+            let wrong = Self.from("192.0.2.50", basicAuthorization("webhook_user", "typo"))
+            let right = Self.from("192.0.2.50", validAuthorization)
+            for _ in 0..<3 { _ = try await client.getMessages("QO-1", headers: wrong) }
+            #expect(try await client.getMessages("QO-1", headers: right).status == .tooManyRequests)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await client.getMessages("QO-1", headers: right).status == .ok)
+            for _ in 0..<2 { #expect(try await client.getMessages("QO-1", headers: wrong).status == .unauthorized) }
+            #expect(try await client.getMessages("QO-1", headers: right).status == .ok)
+            for _ in 0..<2 { #expect(try await client.getMessages("QO-1", headers: wrong).status == .unauthorized) }
+            #expect(try await client.getMessages("QO-1", headers: right).status == .ok)
+        }
+    }
+
+    @Test func forwardedRequestsWithoutAClientAddressHeaderAreWarnedAboutOnce() async throws {
+        try await withService(.sqlite) { client, _, logs in
+            #expect(try await client.getMessages("QO-1").status == .ok)
+            #expect(!logs.lines.contains { $0.contains("CLIENT_ADDRESS_HEADER") })
+            for index in 0..<5 {
+                let response = try await client.getMessages("QO-1", headers: Self.from("192.0.2.\(index)", validAuthorization))
+                #expect(response.status == .ok)
+            }
+            let warnings = try logs.objects().filter { ($0["message"] as? String)?.contains("CLIENT_ADDRESS_HEADER") == true }
+            #expect(warnings.count == 1)
+            #expect(warnings.first?["level"] as? String == "WARNING")
+        }
+    }
+
+    @Test func forwardedRequestsWithAClientAddressHeaderAreNotWarnedAbout() async throws {
+        try await withService(.sqlite, configure: { $0.clientAddressHeader = "X-Forwarded-For" }) { client, _, logs in
+            let response = try await client.getMessages("QO-1", headers: Self.from("192.0.2.1", validAuthorization))
+            #expect(response.status == .ok)
+            #expect(!logs.lines.contains { $0.contains("CLIENT_ADDRESS_HEADER") })
+        }
     }
 }

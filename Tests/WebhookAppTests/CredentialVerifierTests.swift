@@ -27,3 +27,38 @@ import Testing
         #expect(!verifier.verify(username: Array("webhook_user".utf8), password: [0xFF]))
     }
 }
+
+@Suite struct CredentialVerdictTests {
+    let verifier = CredentialVerifier(accepting: [
+        BasicCredentials(username: "Kelvin", password: "current"),
+        BasicCredentials(username: "Kelvin", password: "previous"),
+        BasicCredentials(username: "reader", password: "pässwörd"),
+    ])
+
+    func check(_ username: String, _ password: String) -> CredentialVerifier.Verdict {
+        verifier.check(username: Array(username.utf8), password: Array(password.utf8))
+    }
+
+    @Test func bothPasswordsOfOneUserNameNameTheSameConfiguredUser() {
+        let current = check("Kelvin", "current")
+        #expect(current == check("Kelvin", "previous"))
+        #expect(current.username == check("Kelvin", "wrong").username)
+        #expect(current.username != check("reader", "pässwörd").username)
+        #expect(current.username != nil)
+    }
+
+    @Test func aWrongPasswordStillNamesTheConfiguredUser() {
+        guard case .wrongPassword = check("reader", "current") else {
+            Issue.record("expected wrongPassword")
+            return
+        }
+    }
+
+    @Test func userNamesAreComparedAsBytesNotAsStrings() {
+        // U+212A KELVIN SIGN: equal to "K" as a Swift String, not as bytes.
+        #expect("\u{212A}elvin" == "Kelvin")
+        #expect(check("\u{212A}elvin", "current") == .unknownUsername)
+        #expect(check("kelvin", "current") == .unknownUsername)
+        #expect(check("", "") == .unknownUsername)
+    }
+}

@@ -4,10 +4,11 @@ import Hummingbird
 import Logging
 
 /// Lets a request through only with valid HTTP Basic credentials; answers 401 otherwise,
-/// and 429 to an address that failed too often lately.
+/// and 429 while the failures of its client address and presented user name are locked out
+/// (see ``AuthFailureLimiter`` for which failures lock what).
 ///
-/// Failed attempts are logged with the reason and client address, never with the password
-/// or the header.
+/// Failed attempts are logged with the reason, the client address and whether the user name
+/// is a configured one, never with the user name, the password or the header.
 struct BasicAuthMiddleware: RouterMiddleware {
     typealias Context = WebhookRequestContext
 
@@ -16,29 +17,43 @@ struct BasicAuthMiddleware: RouterMiddleware {
     /// A header naming the client when a proxy or load balancer stands in front
     /// (`X-Forwarded-For`: its last address, the one the proxy added); `nil` for the peer.
     let clientAddressHeader: HTTPField.Name?
+    /// Said once when `clientAddressHeader` is `nil` but requests come through a proxy.
+    let unnamedProxyWarning = UnnamedProxyWarning()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let address = clientAddress(of: request, context: context)
-        if let remaining = limiter.lockoutRemaining(for: address) {
-            context.logger.notice("Authentication refused during lockout", metadata: ["client_address": .string(address)])
-            throw WebhookError.tooManyFailedAttempts(retryAfterSeconds: Int(remaining.components.seconds) + 1)
+        if clientAddressHeader == nil {
+            unnamedProxyWarning.check(request.headers, peerAddress: address, logger: context.logger)
         }
+        let verdict: CredentialVerifier.Verdict
         let reason: String
         switch Self.credentials(in: request) {
-        case .success(let (username, password)) where verifier.verify(username: username, password: password):
-            limiter.recordSuccess(for: address)
-            return try await next(request, context)
-        case .success:
-            reason = "wrong credentials"
+        case .success(let (username, password)):
+            verdict = verifier.check(username: username, password: password)
+            reason = verdict.username == nil ? "unknown user name" : "wrong password"
         case .failure(let missing):
+            verdict = .unknownUsername
             reason = missing.rawValue
         }
-        context.logger.notice("Authentication failed", metadata: ["reason": .string(reason), "client_address": .string(address)])
-        if limiter.recordFailure(for: address) {
+        let key = AuthFailureLimiter.Key(address: address, username: verdict.username)
+        let user: Logger.MetadataValue = verdict.username == nil ? "unknown" : "configured"
+        if let remaining = limiter.lockoutRemaining(for: key) {
+            context.logger.notice("Authentication refused during lockout", metadata: ["client_address": .string(address), "user": user])
+            throw WebhookError.tooManyFailedAttempts(retryAfterSeconds: Int(remaining.components.seconds) + 1)
+        }
+        if case .accepted = verdict {
+            limiter.recordSuccess(for: key)
+            return try await next(request, context)
+        }
+        context.logger.notice(
+            "Authentication failed",
+            metadata: ["reason": .string(reason), "client_address": .string(address), "user": user]
+        )
+        if limiter.recordFailure(for: key) {
             context.logger.warning(
                 "Client locked out after repeated authentication failures",
                 metadata: [
-                    "client_address": .string(address), "failures": .stringConvertible(limiter.policy.limit),
+                    "client_address": .string(address), "user": user, "failures": .stringConvertible(limiter.policy.limit),
                     "lockout_seconds": .stringConvertible(limiter.policy.lockout.components.seconds),
                 ]
             )
@@ -55,6 +70,7 @@ struct BasicAuthMiddleware: RouterMiddleware {
         return context.remoteAddress ?? "unknown"
     }
 
+    /// Why a request has no usable Basic credentials; all count as an unknown user name.
     enum MissingCredentials: String, Error {
         case missing = "no Authorization header"
         case notBasic = "Authorization is not Basic"
