@@ -78,6 +78,12 @@ final class SQLiteConnection: @unchecked Sendable {
 
     private var walHookContext: (any AnyObject & Sendable)?
 
+    /// Whether no transaction is open (SQLite's autocommit mode).
+    var isAutocommit: Bool {
+        guard let handle else { return true }
+        return sqlite3_get_autocommit(handle) != 0
+    }
+
     /// Finalizes every statement and closes the connection. Safe to call more than once.
     func close() {
         for statement in statements.values { statement.finalize() }
