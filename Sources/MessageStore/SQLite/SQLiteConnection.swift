@@ -46,6 +46,14 @@ final class SQLiteConnection: @unchecked Sendable {
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
+    /// Runs one statement that returns no rows, compiled once per connection (for statements
+    /// run on every request, such as `BEGIN` and `COMMIT`).
+    func executeCached(_ sql: String) throws {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        _ = try statement.step()
+    }
+
     /// The first column of the first row of `sql`, as text (for pragmas that answer a value).
     func scalarText(_ sql: String) throws -> String? {
         let statement = try prepared(sql)

@@ -132,16 +132,18 @@ public final class SQLiteMessageStore: MessageStore {
             do {
                 // One snapshot from the first read on: the version labels exactly these rows,
                 // and the count is the number of rows the statement will step.
-                try connection.execute("BEGIN")
+                try connection.executeCached("BEGIN")
                 let version = try SQLiteRows.version(ofOrder: orderID, on: connection)
                 if version == knownVersion {
                     endReadTransaction(on: connection, statement: nil)
                     return .unchanged
                 }
-                let count = try SQLiteRows.count(forOrder: orderID, type: type, on: connection)
                 let listing = try SQLiteRows.listingStatement(forOrder: orderID, type: type, on: connection)
                 statement = listing
                 let first = try SQLiteRows.nextChunk(of: listing, limits: limits)
+                // An order that fits its first chunk (most of them) is counted by it; a larger
+                // one is counted by a query in the same snapshot.
+                let count = first.isLast ? first.messages.count : try SQLiteRows.count(forOrder: orderID, type: type, on: connection)
                 let cursor = SQLiteListingCursor(
                     store: self, connection: connection, statement: listing, firstChunk: first.messages, isLast: first.isLast,
                     limits: limits
@@ -261,7 +263,7 @@ public final class SQLiteMessageStore: MessageStore {
     func endReadTransaction(on connection: SQLiteConnection, statement: SQLiteStatement?) {
         statement?.reset()
         do {
-            if !connection.isAutocommit { try connection.execute("COMMIT") }
+            if !connection.isAutocommit { try connection.executeCached("COMMIT") }
         } catch {
             connection.close()
             checkedOutReaders.subtract(1, ordering: .relaxed)
