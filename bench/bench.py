@@ -16,8 +16,17 @@ connections): GET with a wrong password, each request naming its client in X-For
 rotating through 10 addresses, through 100,000 (all tracked), and a new address every time
 (the table full, every request evicting one record).
 
+With --listing-memory it measures instead what a large order's GET costs in memory: it
+fills one order with --listing-messages messages of --listing-text-bytes of text each (100 of
+199 KB: about 20 MB of JSON), then runs --listing-rounds rounds of --listing-clients concurrent
+GETs of it, and reports the server's peak RSS (VmHWM) before the GETs and during them. Each
+answer is read to the end and checked (its length, and in the first round that its count
+matches its messages). On SQLite a peak at or above --listing-peak-limit-mb fails the run.
+
 Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
-                 [--fill N] [--binary PATH] [--json FILE] [--auth-failures]
+                 [--fill N] [--binary PATH] [--json FILE]
+       bench/run --auth-failures
+       bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
 import argparse
@@ -34,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -387,12 +397,21 @@ def main():
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument("--auth-failures", action="store_true", help="measure failing authentications over many addresses only")
+    parser.add_argument("--listing-memory", action="store_true", help="measure peak RSS under concurrent GETs of one large order")
+    parser.add_argument("--listing-messages", type=int, default=100, help="messages in the large order")
+    parser.add_argument("--listing-text-bytes", type=int, default=199_000, help="text bytes per message of the large order (the most is 200,000)")
+    parser.add_argument("--listing-clients", type=int, default=8, help="concurrent GETs per round")
+    parser.add_argument("--listing-rounds", type=int, default=5, help="rounds of concurrent GETs")
+    parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
+        args.listing_messages, args.listing_rounds = 12, 1
     args.binary = os.path.abspath(args.binary)
     args.connections = [int(c) for c in str(args.connections).split(",")]
     stores = args.stores.split(",")
+    if args.listing_memory:
+        return listing_memory_main(args, stores)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
@@ -409,6 +428,10 @@ def main():
     try:
         for store in stores:
             bench_store(store, args.binary, args, moto_endpoint, results)
+            if args.smoke:
+                # A small large-order round too, so the streamed GET path stays exercised.
+                results.setdefault("listing_memory", [])
+                bench_listing_memory(store, args.binary, args, moto_endpoint, results)
     finally:
         if moto:
             moto.terminate()
@@ -423,7 +446,130 @@ def main():
     for r in failures:
         verdict = "FAILED" if r["store"] == "sqlite" else "note (moto fell behind)"
         print(f"{verdict}: {r['store']} {r['scenario']} c={r['connections']}: {r['non_2xx']} non-2xx, {r['socket_errors']} socket errors")
-    return 1 if any(r["store"] == "sqlite" for r in failures) else 0
+    listing_failures = [f for f in results.get("listing_memory", []) if f["errors"] or not f["same_length"]]
+    for figures in listing_failures:
+        print(f"FAILED: {figures['store']} large-order GET: {figures['errors'][:3]}")
+    return 1 if any(r["store"] == "sqlite" for r in failures) or listing_failures else 0
+
+
+def seed_large_order(port, order_id, count, text_bytes):
+    """Stores `count` messages of `text_bytes` of text each in one order, through the API."""
+    for n in range(count):
+        body = json.dumps({
+            "order_id": order_id, "message_id": f"MSG-{n:04d}", "order_number": "ORD-2025-001", "from_name": "John Smith",
+            "text": chr(ord("a") + n % 26) * text_bytes, "created_date": "2025-10-28T10:30:00Z", "read": False,
+            "attachments": [{"_id": f"ATT-{n}", "name": "commitment.pdf", "url": "https://example.com/files/commitment.pdf"}],
+            "message_type": "message.received" if n % 2 else "message.sent", "timestamp": "2025-10-28T10:30:00Z",
+        })
+        status = http_status(port, "POST", "/webhook/messages", body, timeout=30)
+        if status != 200:
+            raise RuntimeError(f"seeding {order_id} answered {status}")
+    return f"/webhook/messages/{order_id}"
+
+
+def read_listing(port, path, check):
+    """GETs a listing and reads it to the end in 64 KB pieces; returns its length in bytes."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        connection.request("GET", path, headers={"Authorization": "Basic " + AUTH})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}")
+        pieces, length = [], 0
+        while True:
+            piece = response.read(65536)
+            if not piece:
+                break
+            length += len(piece)
+            if check:
+                pieces.append(piece)
+        if check:
+            listing = json.loads(b"".join(pieces))
+            if listing["count"] != len(listing["messages"]):
+                raise RuntimeError(f"count {listing['count']} but {len(listing['messages'])} messages")
+        return length
+    finally:
+        connection.close()
+
+
+def bench_listing_memory(store, binary, args, moto_endpoint, results):
+    workdir = tempfile.mkdtemp(prefix=f"qualia-bench-listing-{store}-")
+    environment = store_environment(store, workdir, moto_endpoint)
+    if store == "dynamodb":
+        create_table(binary, environment)
+    server = Server(binary, workdir, environment)
+    try:
+        started = time.perf_counter()
+        path = seed_large_order(server.port, f"QO-BENCH-LISTING-{store}", args.listing_messages, args.listing_text_bytes)
+        seed_seconds = time.perf_counter() - started
+        seeded_peak = server.peak_rss_mb()
+        server.reset_peak_rss()
+        before = server.peak_rss_mb()
+        lengths, errors, seconds = [], [], []
+        for round_number in range(args.listing_rounds):
+            round_lengths = [None] * args.listing_clients
+
+            def client(index, first_round=(round_number == 0)):
+                try:
+                    round_lengths[index] = read_listing(server.port, path, check=first_round and index == 0)
+                except Exception as error:  # reported below
+                    errors.append(repr(error))
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(args.listing_clients)]
+            round_started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds.append(time.perf_counter() - round_started)
+            lengths += round_lengths
+        peak = server.peak_rss_mb()
+        body_mb = max((n for n in lengths if n), default=0) / 1e6
+        same_length = len({n for n in lengths if n}) <= 1
+        figures = {"store": store, "messages": args.listing_messages, "text_bytes": args.listing_text_bytes, "body_mb": body_mb,
+                   "clients": args.listing_clients, "rounds": args.listing_rounds, "seed_seconds": seed_seconds,
+                   "peak_rss_while_seeding_mb": seeded_peak, "rss_before_mb": before, "peak_rss_during_gets_mb": peak,
+                   "median_round_seconds": statistics.median(seconds), "errors": errors, "same_length": same_length}
+        results["listing_memory"].append(figures)
+        print(f"{store:8} listing memory: {args.listing_messages} messages, {body_mb:.1f} MB per answer, "
+              f"{args.listing_clients} concurrent GETs x {args.listing_rounds} rounds (median round {figures['median_round_seconds']:.2f} s): "
+              f"RSS before {before:.1f} MB, peak during GETs {peak:.1f} MB "
+              f"(peak while seeding {seeded_peak:.1f} MB); errors {len(errors)}", flush=True)
+        for error in errors[:5]:
+            print(f"  error: {error}")
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def listing_memory_main(args, stores):
+    results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"}, "listing_memory": []}
+    moto = None
+    moto_endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
+    if "dynamodb" in stores and not moto_endpoint:
+        moto, moto_endpoint = start_moto()
+    try:
+        for store in stores:
+            bench_listing_memory(store, args.binary, args, moto_endpoint, results)
+    finally:
+        if moto:
+            moto.terminate()
+            moto.wait()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    failed = False
+    for figures in results["listing_memory"]:
+        problems = []
+        if figures["errors"] or not figures["same_length"]:
+            problems.append("failed or inconsistent answers")
+        if figures["store"] == "sqlite" and figures["peak_rss_during_gets_mb"] >= args.listing_peak_limit_mb:
+            problems.append(f"peak RSS {figures['peak_rss_during_gets_mb']:.1f} MB >= {args.listing_peak_limit_mb} MB")
+        for problem in problems:
+            print(f"FAILED: {figures['store']} listing memory: {problem}")
+        failed = failed or bool(problems)
+    return 1 if failed else 0
 
 
 def machine_facts():

@@ -76,6 +76,54 @@ public final class DynamoDBMessageStore: MessageStore {
     }
 
     public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
+        let input = orderQuery(orderID, type: type)
+        let items = try await mappingErrors { try await client.queryAll(input) }
+        return try items.map(Self.message(from:))
+    }
+
+    /// Streams an order's messages a Query page at a time, strongly consistent.
+    ///
+    /// An order that fits one page (1 MB, the common case) is read once and handed out as it
+    /// is. A larger one must be counted before its first message is written, so after the
+    /// first page a second query reads only the keys (`PK`, `SK`) of the rest; the count is
+    /// the first page's items plus those keys. The listing then reads the rest page by page
+    /// as the client takes it, and hands out only items whose key was counted: an item
+    /// written since is left out, and if a counted one is missing (nothing in this service
+    /// deletes, but a tool might), the listing fails rather than end short of its count.
+    /// DynamoDB reads the whole items for the key query too (projection is applied after
+    /// reading), so an order larger than a page costs about twice its read capacity.
+    ///
+    /// No version is kept: `knownVersion` is ignored and every call reads.
+    public func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead {
+        let input = orderQuery(orderID, type: type)
+        let first = try await mappingErrors { try await client.query(input) }
+        let firstMessages = try first.items.map(Self.message(from:))
+        guard let rest = first.lastEvaluatedKey else {
+            return .listing(MessageListing(count: firstMessages.count, version: nil, cursor: BufferedListingCursor(firstMessages)))
+        }
+        var keyQuery = input
+        keyQuery.projectionExpression = "#pk, #sk"
+        keyQuery.expressionAttributeNames?["#sk"] = "SK"
+        keyQuery.exclusiveStartKey = rest
+        var keys: Set<String> = []
+        repeat {
+            let page = try await mappingErrors { try await client.query(keyQuery) }
+            for item in page.items {
+                guard let sortKey = item["SK"]?.stringValue else { throw MessageStoreError.failed("item attribute SK is not a string") }
+                keys.insert(sortKey)
+            }
+            keyQuery.exclusiveStartKey = page.lastEvaluatedKey
+        } while keyQuery.exclusiveStartKey != nil
+        var restQuery = input
+        restQuery.exclusiveStartKey = rest
+        let cursor = DynamoDBListingCursor(firstChunk: firstMessages, rest: restQuery, counted: keys) { [self] query in
+            try await mappingErrors { try await client.query(query) }
+        }
+        return .listing(MessageListing(count: firstMessages.count + keys.count, version: nil, cursor: cursor))
+    }
+
+    /// The strongly consistent Query of an order's messages, of one type or both.
+    private func orderQuery(_ orderID: String, type: MessageType?) -> QueryInput {
         var values: Item = [":pk": .string(StoredMessage.partitionKey(orderID: orderID))]
         var condition = "#pk = :pk"
         var names = ["#pk": "PK"]
@@ -84,12 +132,10 @@ public final class DynamoDBMessageStore: MessageStore {
             names["#sk"] = "SK"
             values[":prefix"] = .string(StoredMessage.sortKeyPrefix(for: type))
         }
-        let input = QueryInput(
+        return QueryInput(
             tableName: configuration.tableName, keyConditionExpression: condition, expressionAttributeNames: names,
             expressionAttributeValues: values, limit: configuration.queryPageSize, consistentRead: true
         )
-        let items = try await mappingErrors { try await client.queryAll(input) }
-        return try items.map(Self.message(from:))
     }
 
     public func checkReadiness() async throws {

@@ -4,7 +4,7 @@
 /// this instead, so the same data always gives the same bytes, in the spec's field order.
 /// It writes UTF-8 bytes and copies strings in runs between the bytes that need escaping, as
 /// answers with many messages spend most of their time here.
-public struct JSONWriter {
+public struct JSONWriter: Sendable {
     /// The UTF-8 bytes written so far.
     public private(set) var bytes: [UInt8] = []
     private var needsComma = false
@@ -19,22 +19,50 @@ public struct JSONWriter {
 
     /// Writes `{`, then `fields`, then `}`.
     public mutating func object(_ fields: (inout JSONWriter) -> Void) {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
+        beginObject()
         fields(&self)
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
+        endObject()
     }
 
     /// Writes `[`, then each element, then `]`.
     public mutating func array<Element>(_ elements: some Sequence<Element>, _ write: (inout JSONWriter, Element) -> Void) {
+        beginArray()
+        for element in elements { write(&self, element) }
+        endArray()
+    }
+
+    /// Writes `{`; the fields written next are the object's, until ``endObject()``. For text
+    /// written in pieces (see ``takeBytes()``); otherwise prefer ``object(_:)``.
+    public mutating func beginObject() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+    }
+
+    /// Writes the `}` that closes ``beginObject()``.
+    public mutating func endObject() {
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    /// Writes `[`; the values written next are the array's, until ``endArray()``.
+    public mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
         needsComma = false
-        for element in elements { write(&self, element) }
+    }
+
+    /// Writes the `]` that closes ``beginArray()``.
+    public mutating func endArray() {
         bytes.append(UInt8(ascii: "]"))
         needsComma = true
+    }
+
+    /// The bytes written since the last call, which it removes: lets a long text be sent in
+    /// pieces while the writer keeps its place (the next value still gets its comma).
+    public mutating func takeBytes() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
     }
 
     /// Writes an object key; the next value written is its value.

@@ -28,6 +28,18 @@ public protocol MessageStore: Sendable {
     /// - Throws: ``MessageStoreError`` when the store could not be read.
     func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead
 
+    /// An order's messages as a ``MessageListing``, to read chunk by chunk, unless they are
+    /// unchanged since the read that returned `knownVersion` (as in
+    /// ``messages(forOrder:type:unlessUnchangedSince:)``).
+    ///
+    /// Its ``MessageListing/count`` is known before any message is read, and equals the
+    /// number of messages it hands out. A store that streams holds something (a connection, a
+    /// transaction) until the listing ends or is closed. A store that cannot stream returns
+    /// what ``messages(forOrder:type:unlessUnchangedSince:)`` read, as one chunk (the default).
+    /// - Throws: ``MessageStoreError`` when the store could not be read; errors found while
+    ///   reading later chunks are thrown by the listing's iterator instead.
+    func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead
+
     /// Checks that the store answers, for readiness probes.
     /// - Throws: ``MessageStoreError`` when it does not.
     func checkReadiness() async throws
@@ -39,6 +51,15 @@ public protocol MessageStore: Sendable {
 extension MessageStore {
     public func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead {
         .messages(try await messages(forOrder: orderID, type: type), version: nil)
+    }
+
+    public func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead {
+        switch try await messages(forOrder: orderID, type: type, unlessUnchangedSince: knownVersion) {
+        case .unchanged:
+            return .unchanged
+        case .messages(let messages, let version):
+            return .listing(MessageListing(count: messages.count, version: version, cursor: BufferedListingCursor(messages)))
+        }
     }
 }
 

@@ -36,6 +36,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
+        AllocatorTuning.apply()
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "qualia-webhook")
         do {

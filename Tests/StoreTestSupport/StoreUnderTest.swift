@@ -16,15 +16,29 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
 
     public var description: String { rawValue }
 
+    /// Settings that tests change to reach paths that need large data otherwise.
+    public struct Options: Sendable {
+        /// The DynamoDB store's most items per Query page (`nil`: DynamoDB's 1 MB pages).
+        public var dynamoDBQueryPageSize: Int?
+        /// How much a SQLite listing reads at a time.
+        public var sqliteListingChunkLimits: ListingChunkLimits
+
+        /// Creates options; the defaults are the stores' own.
+        public init(dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits()) {
+            self.dynamoDBQueryPageSize = dynamoDBQueryPageSize
+            self.sqliteListingChunkLimits = sqliteListingChunkLimits
+        }
+    }
+
     /// Opens a fresh, empty store; `close` shuts it down and removes what it left behind.
-    public func open() async throws -> (store: any MessageStore, close: @Sendable () async -> Void) {
-        let (store, _, close) = try await openShared()
+    public func open(_ options: Options = Options()) async throws -> (store: any MessageStore, close: @Sendable () async -> Void) {
+        let (store, _, close) = try await openShared(options)
         return (store, close)
     }
 
     /// Opens a fresh, empty store, and a way to open more instances over the same file or
     /// table, as several processes would; `close` shuts them all down.
-    public func openShared() async throws -> (
+    public func openShared(_ options: Options = Options()) async throws -> (
         store: any MessageStore, openAnother: @Sendable () async throws -> any MessageStore, close: @Sendable () async -> Void
     ) {
         let opened = Opened()
@@ -33,7 +47,11 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let folder = try TemporaryDirectory()
             let path = folder.path("messages.sqlite")
             let openAnother: @Sendable () async throws -> any MessageStore = {
-                opened.keep(try await SQLiteMessageStore.open(.init(path: path), logger: Logger(label: "test")))
+                opened.keep(
+                    try await SQLiteMessageStore.open(
+                        .init(path: path, listingChunkLimits: options.sqliteListingChunkLimits), logger: Logger(label: "test")
+                    )
+                )
             }
             return (try await openAnother(), openAnother, {
                 await opened.shutDownAll()
@@ -44,7 +62,12 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let table = try await MotoServer.createTable(client: client)
             try await client.shutdown()
             let openAnother: @Sendable () async throws -> any MessageStore = {
-                opened.keep(DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test")))
+                opened.keep(
+                    DynamoDBMessageStore(
+                        configuration: .init(tableName: table, queryPageSize: options.dynamoDBQueryPageSize), client: try MotoServer.makeClient(),
+                        logger: Logger(label: "test")
+                    )
+                )
             }
             return (try await openAnother(), openAnother, { await opened.shutDownAll() })
         }
@@ -66,8 +89,10 @@ private final class Opened: Sendable {
 }
 
 /// Runs `body` with a fresh store of `kind`, closing it whether or not `body` throws.
-public func withStore(_ kind: StoreUnderTest, _ body: (any MessageStore) async throws -> Void) async throws {
-    let (store, close) = try await kind.open()
+public func withStore(
+    _ kind: StoreUnderTest, options: StoreUnderTest.Options = .init(), _ body: (any MessageStore) async throws -> Void
+) async throws {
+    let (store, close) = try await kind.open(options)
     do {
         try await body(store)
     } catch {

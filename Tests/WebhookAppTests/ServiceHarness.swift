@@ -43,13 +43,14 @@ let validAuthorization = basicAuthorization(testCredentials.username, testCreden
 func withService(
     _ kind: StoreUnderTest,
     setup: TestingSetup = .router,
+    options: StoreUnderTest.Options = .init(),
     configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, any MessageStore, LogCapture) async throws -> Void
 ) async throws {
     var configuration = AppConfiguration(credentials: testCredentials, port: 0)
     configure(&configuration)
     let logs = LogCapture()
-    try await withStore(kind) { store in
+    try await withStore(kind, options: options) { store in
         let app = buildApplication(configuration, store: store, logger: logs.logger())
         try await app.test(setup) { client in try await body(client, store, logs) }
     }

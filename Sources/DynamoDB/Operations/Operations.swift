@@ -106,12 +106,16 @@ public struct QueryInput: Sendable, Codable {
     public var consistentRead: Bool?
     /// `false` for descending sort-key order.
     public var scanIndexForward: Bool?
+    /// The attributes to return (`#pk, #sk`, say); every attribute when `nil`. DynamoDB
+    /// applies it after reading, so a page still covers at most 1 MB of whole items.
+    public var projectionExpression: String?
 
     public init(
         tableName: String, keyConditionExpression: String, expressionAttributeNames: [String: String]? = nil,
         expressionAttributeValues: Item? = nil, limit: Int? = nil, exclusiveStartKey: Item? = nil, consistentRead: Bool? = nil,
-        scanIndexForward: Bool? = nil
+        scanIndexForward: Bool? = nil, projectionExpression: String? = nil
     ) {
+        self.projectionExpression = projectionExpression
         self.tableName = tableName
         self.keyConditionExpression = keyConditionExpression
         self.expressionAttributeNames = expressionAttributeNames
@@ -127,6 +131,7 @@ public struct QueryInput: Sendable, Codable {
         case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
         case limit = "Limit", exclusiveStartKey = "ExclusiveStartKey", consistentRead = "ConsistentRead"
         case scanIndexForward = "ScanIndexForward"
+        case projectionExpression = "ProjectionExpression"
     }
 }
 

@@ -50,6 +50,14 @@ final class SQLiteConnection: @unchecked Sendable {
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
+    /// Runs one statement that returns no rows, compiled once per connection (for statements
+    /// run on every request, such as `BEGIN` and `COMMIT`).
+    func executeCached(_ sql: String) throws {
+        let statement = try prepared(sql)
+        defer { statement.reset() }
+        _ = try statement.step()
+    }
+
     /// The first column of the first row of `sql`, as text (for pragmas that answer a value).
     func scalarText(_ sql: String) throws -> String? {
         let statement = try prepared(sql)
@@ -81,6 +89,12 @@ final class SQLiteConnection: @unchecked Sendable {
     }
 
     private var walHookContext: (any AnyObject & Sendable)?
+
+    /// Whether no transaction is open (SQLite's autocommit mode).
+    var isAutocommit: Bool {
+        guard let handle else { return true }
+        return sqlite3_get_autocommit(handle) != 0
+    }
 
     /// Finalizes every statement and closes the connection. Safe to call more than once.
     func close() {

@@ -12,6 +12,11 @@ import Synchronization
 /// connection (SQLite allows one writer at a time anyway), which commits concurrent writes
 /// together (see ``SQLiteGroupCommitWriter``), and a few reader threads whose connections
 /// read in parallel with the writer, as WAL allows.
+///
+/// A listing (``listing(forOrder:type:unlessUnchangedSince:)``) streams: it reads the order's
+/// version, its count and then its rows in chunks inside one read transaction (one snapshot),
+/// on a reader connection that it keeps between chunks, while the reader thread goes back to
+/// other work (see ``SQLiteListingCursor``).
 public final class SQLiteMessageStore: MessageStore {
     /// How to open the store.
     public struct Configuration: Sendable {
@@ -24,6 +29,8 @@ public final class SQLiteMessageStore: MessageStore {
         /// Write-ahead-log pages after a commit from which the background checkpointer is
         /// asked to copy the log into the database file (SQLite's own default threshold).
         public var checkpointPages: Int
+        /// How much a streaming listing reads at a time (see ``ListingChunkLimits``).
+        public var listingChunkLimits: ListingChunkLimits
         /// Log pages beyond which the writer checkpoints itself between batches, because the
         /// background checkpointer cannot keep up: this bounds the log (and so the disk it
         /// takes, and the time readers spend searching it) under sustained writes.
@@ -35,8 +42,10 @@ public final class SQLiteMessageStore: MessageStore {
         /// Creates a configuration.
         public init(
             path: String, readerCount: Int = 2, busyTimeout: Duration = .seconds(5), checkpointPages: Int = 1000,
-            maximumLogPages: Int = 16_000, readinessInterval: Duration = .seconds(2)
+            maximumLogPages: Int = 16_000, readinessInterval: Duration = .seconds(2),
+            listingChunkLimits: ListingChunkLimits = ListingChunkLimits()
         ) {
+            self.listingChunkLimits = listingChunkLimits
             self.path = path
             self.readerCount = max(1, readerCount)
             self.busyTimeout = busyTimeout
@@ -49,6 +58,7 @@ public final class SQLiteMessageStore: MessageStore {
     private let configuration: Configuration
     private let writer: SQLiteGroupCommitWriter
     private let idleReaders = Mutex<[SQLiteConnection]>([])
+    private let checkedOutReaders = Atomic<Int>(0)
     private let isShutDown = Atomic<Bool>(false)
     private let readerThreads: NIOThreadPool
     private let readiness: ReadinessCheck
@@ -130,6 +140,41 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    public func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead {
+        if let knownVersion, try versionIfReaderIsIdle(ofOrder: orderID) == knownVersion {
+            return .unchanged
+        }
+        let limits = configuration.listingChunkLimits
+        return try await onReaderThread { [self] in
+            let connection = try checkOutReader()
+            var statement: SQLiteStatement?
+            do {
+                // One snapshot from the first read on: the version labels exactly these rows,
+                // and the count is the number of rows the statement will step.
+                try connection.executeCached("BEGIN")
+                let version = try SQLiteRows.version(ofOrder: orderID, on: connection)
+                if version == knownVersion {
+                    endReadTransaction(on: connection, statement: nil)
+                    return .unchanged
+                }
+                let listing = try SQLiteRows.listingStatement(forOrder: orderID, type: type, on: connection)
+                statement = listing
+                let first = try SQLiteRows.nextChunk(of: listing, limits: limits)
+                // An order that fits its first chunk (most of them) is counted by it; a larger
+                // one is counted by a query in the same snapshot.
+                let count = first.isLast ? first.messages.count : try SQLiteRows.count(forOrder: orderID, type: type, on: connection)
+                let cursor = SQLiteListingCursor(
+                    store: self, connection: connection, statement: listing, firstChunk: first.messages, isLast: first.isLast,
+                    limits: limits
+                )
+                return .listing(MessageListing(count: count, version: version, cursor: cursor))
+            } catch {
+                endReadTransaction(on: connection, statement: statement)
+                throw error
+            }
+        }
+    }
+
     /// An order's version, read on the caller's thread with an idle reader connection, or
     /// `nil` when none is idle.
     ///
@@ -206,17 +251,66 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     private func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await onReaderThread { [self] in
+            let connection = try checkOutReader()
+            defer { checkIn(connection) }
+            return try body(connection)
+        }
+    }
+
+    /// Runs blocking work on a reader thread; failures become ``MessageStoreError``.
+    func onReaderThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try checkOpen()
         do {
-            return try await readerThreads.runIfActive { [self] in
-                let connection = try idleReaders.withLock { $0.popLast() } ?? openReader()
-                defer { idleReaders.withLock { $0.append(connection) } }
-                return try body(connection)
-            }
+            return try await readerThreads.runIfActive(body)
         } catch {
             throw Self.storeError(error)
         }
     }
+
+    /// An idle reader connection, or a new one when none is idle.
+    private func checkOutReader() throws -> SQLiteConnection {
+        let connection = try idleReaders.withLock { $0.popLast() } ?? openReader()
+        checkedOutReaders.add(1, ordering: .relaxed)
+        return connection
+    }
+
+    /// Takes a reader connection back; after shutdown, closes it instead.
+    private func checkIn(_ connection: SQLiteConnection) {
+        checkedOutReaders.subtract(1, ordering: .relaxed)
+        idleReaders.withLock { readers in
+            // Checked under the lock that shutdown closes the idle readers under, so a
+            // connection given back during shutdown is closed by one or the other.
+            if isShutDown.load(ordering: .acquiring) {
+                connection.close()
+            } else {
+                readers.append(connection)
+            }
+        }
+    }
+
+    /// Ends a read transaction (resetting the listing statement stepped inside it) and gives
+    /// the connection back. A connection whose transaction cannot be ended is closed, so it
+    /// never keeps a snapshot open in the pool.
+    ///
+    /// Runs on whichever thread calls it, a cooperative one included: resetting a statement
+    /// and committing a transaction that wrote nothing only releases a read lock (no disk
+    /// I/O), and this must also work when a listing is dropped or its task cancelled.
+    func endReadTransaction(on connection: SQLiteConnection, statement: SQLiteStatement?) {
+        statement?.reset()
+        do {
+            if !connection.isAutocommit { try connection.executeCached("COMMIT") }
+        } catch {
+            connection.close()
+            checkedOutReaders.subtract(1, ordering: .relaxed)
+            return
+        }
+        checkIn(connection)
+    }
+
+    /// How many reader connections are out of the pool right now (reads and listings in
+    /// progress), to check that listings give theirs back.
+    var readersInUse: Int { checkedOutReaders.load(ordering: .relaxed) }
 
     private func checkOpen() throws {
         if isShutDown.load(ordering: .acquiring) { throw MessageStoreError.unavailable("the SQLite store is shut down") }
@@ -253,7 +347,7 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     /// Maps any failure to the store's error: busy, locked, I/O and full-disk errors may pass.
-    private static func storeError(_ error: any Error) -> MessageStoreError {
+    static func storeError(_ error: any Error) -> MessageStoreError {
         switch error {
         case let error as MessageStoreError:
             return error

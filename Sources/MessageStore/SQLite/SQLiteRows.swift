@@ -46,23 +46,52 @@ enum SQLiteRows {
 
     /// Every stored message of an order, optionally of one type, in `SK` order.
     static func messages(forOrder orderID: String, type: MessageType?, on connection: SQLiteConnection) throws -> [StoredMessage] {
-        let statement: SQLiteStatement
-        if let type {
-            statement = try connection.prepared(selectByTypeSQL)
-            let prefix = StoredMessage.sortKeyPrefix(for: type)
-            try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
-            try statement.bind(prefix, at: 2)
-            try statement.bind(upperBound(ofPrefix: prefix), at: 3)
-        } else {
-            statement = try connection.prepared(selectSQL)
-            try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
-        }
+        let statement = try listingStatement(forOrder: orderID, type: type, on: connection)
         defer { statement.reset() }
         var messages: [StoredMessage] = []
         while try statement.step() {
             messages.append(try decode(statement))
         }
         return messages
+    }
+
+    /// How many messages ``messages(forOrder:type:on:)`` would return. Inside one read
+    /// transaction with the listing itself, the two agree.
+    static func count(forOrder orderID: String, type: MessageType?, on connection: SQLiteConnection) throws -> Int {
+        let statement = try bound(type == nil ? countSQL : countByTypeSQL, forOrder: orderID, type: type, on: connection)
+        defer { statement.reset() }
+        return try statement.step() ? Int(statement.int64(at: 0)) : 0
+    }
+
+    /// The statement that selects an order's messages in `SK` order, bound and ready to step
+    /// (see ``nextChunk(of:limits:)``). The caller resets it when done.
+    static func listingStatement(forOrder orderID: String, type: MessageType?, on connection: SQLiteConnection) throws -> SQLiteStatement {
+        try bound(type == nil ? selectSQL : selectByTypeSQL, forOrder: orderID, type: type, on: connection)
+    }
+
+    /// Steps a listing statement for at most one chunk of messages.
+    /// - Returns: the messages, and whether the statement has no more rows.
+    static func nextChunk(of statement: SQLiteStatement, limits: ListingChunkLimits) throws -> (messages: [StoredMessage], isLast: Bool) {
+        var messages: [StoredMessage] = []
+        var bytes = 0
+        while messages.count < limits.messages && bytes < limits.bytes {
+            guard try statement.step() else { return (messages, true) }
+            let message = try decode(statement)
+            bytes += ListingChunkLimits.footprint(of: message)
+            messages.append(message)
+        }
+        return (messages, false)
+    }
+
+    private static func bound(_ sql: String, forOrder orderID: String, type: MessageType?, on connection: SQLiteConnection) throws -> SQLiteStatement {
+        let statement = try connection.prepared(sql)
+        try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
+        if let type {
+            let prefix = StoredMessage.sortKeyPrefix(for: type)
+            try statement.bind(prefix, at: 2)
+            try statement.bind(upperBound(ofPrefix: prefix), at: 3)
+        }
+        return statement
     }
 
     /// The order's change counter: 0 until a message of the order is first written, then
@@ -205,4 +234,8 @@ enum SQLiteRows {
 
     private static let selectByTypeSQL =
         "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK >= ?2 AND SK < ?3 ORDER BY SK"
+
+    private static let countSQL = "SELECT count(*) FROM messages WHERE PK = ?1"
+
+    private static let countByTypeSQL = "SELECT count(*) FROM messages WHERE PK = ?1 AND SK >= ?2 AND SK < ?3"
 }

@@ -62,12 +62,17 @@ final class ListingCache: Sendable {
         }
     }
 
+    /// The largest answer kept: bigger orders always stream from the store (see
+    /// ``MessageController/list(request:context:)``), so keeping them would hold memory that
+    /// streaming exists to avoid.
+    static let largestKeptAnswer = 256 * 1024
+
     /// Keeps an answer, replacing one made from an older version of the order (versions only
-    /// grow), never a newer one that a faster request kept meanwhile. An answer larger than a
-    /// quarter of the capacity is not kept.
+    /// grow), never a newer one that a faster request kept meanwhile. An answer larger than
+    /// ``largestKeptAnswer``, or than a quarter of the capacity, is not kept.
     func keep(_ entry: Entry, for key: Key) {
         let size = Self.footprint(of: entry, key: key)
-        guard size <= capacity / 4 else { return }
+        guard size <= capacity / 4, entry.body.readableBytes <= Self.largestKeptAnswer else { return }
         state.withLock { state in
             if let kept = state.entries[key], kept.entry.version > entry.version { return }
             state.clock += 1

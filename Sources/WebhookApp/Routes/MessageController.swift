@@ -55,6 +55,14 @@ struct MessageController: Sendable {
     }
 
     /// `GET /webhook/messages/{order_id}[?message_type=…]`: every stored message of an order.
+    ///
+    /// The answer streams, so memory stays flat whatever the order's size: the store counts
+    /// the messages and reads the first chunk before the answer starts (so a store failure
+    /// is still a `503`/`500` with its JSON body), then each later chunk is read only once
+    /// the one before has been written to the client. An answer that is complete within
+    /// ``bufferedAnswerBytes`` is sent whole instead, with its length, and may be kept by the
+    /// listing cache. A failure after the answer started can only cut the connection; it is
+    /// logged with the request id.
     @Sendable func list(request: Request, context: WebhookRequestContext) async throws -> Response {
         let rawOrderID = try context.parameters.require("order_id")
         let orderID = rawOrderID.removingPercentEncoding ?? rawOrderID
@@ -69,15 +77,44 @@ struct MessageController: Sendable {
 
         let key = ListingCache.Key(orderID: orderID, type: type)
         let kept = listingCache.entry(for: key)
-        switch try await store.messages(forOrder: orderID, type: type, unlessUnchangedSince: kept?.version) {
+        let listing: MessageListing
+        switch try await store.listing(forOrder: orderID, type: type, unlessUnchangedSince: kept?.version) {
         case .unchanged:
             if let kept { return .json(kept.body) }
-            return .json(listing(orderID, type, try await store.messages(forOrder: orderID, type: type)))
-        case .messages(let messages, let version):
-            let body = listing(orderID, type, messages)
-            if let version { listingCache.keep(.init(version: version, body: body), for: key) }
+            guard case .listing(let fresh) = try await store.listing(forOrder: orderID, type: type, unlessUnchangedSince: nil) else {
+                throw WebhookError.internalError
+            }
+            listing = fresh
+        case .listing(let fresh):
+            listing = fresh
+        }
+
+        var encoder = MessageListEncoder(orderID: orderID, messageType: type?.rawValue, count: listing.count)
+        var chunks = listing.makeAsyncIterator()
+        var isComplete = false
+        do {
+            while encoder.pendingBytes < Self.bufferedAnswerBytes {
+                guard let chunk = try await chunks.next() else {
+                    isComplete = true
+                    break
+                }
+                encoder.append(chunk)
+            }
+        } catch {
+            await listing.close()
+            throw error
+        }
+        if isComplete {
+            encoder.finish()
+            let body = encoder.takeBuffer()
+            if let version = listing.version { listingCache.keep(.init(version: version, body: body), for: key) }
             return .json(body)
         }
+        let start = encoder.takeBuffer()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: Self.streamedBody(start: start, encoder: encoder, rest: chunks, of: listing, logger: context.logger)
+        )
     }
 
     /// The whole request body, refused without reading it when its `Content-Length` is over
@@ -101,8 +138,54 @@ struct MessageController: Sendable {
         }
     }
 
-    private func listing(_ orderID: String, _ type: MessageType?, _ messages: [StoredMessage]) -> ByteBuffer {
-        MessageListResponse(orderID: orderID, messageType: type?.rawValue, messages: messages).jsonBody
+    /// The most bytes of a listing's answer held before it starts to stream: an answer that
+    /// is complete by then is sent whole. The same as the largest answer the listing cache
+    /// keeps, so every answer it would keep is whole when it decides.
+    static let bufferedAnswerBytes = ListingCache.largestKeptAnswer
+
+    /// The rest of a listing's answer, written chunk by chunk: each chunk is read from the
+    /// store only once the one before has been handed to the connection, whose writes wait
+    /// while the client is not reading, so a slow client slows the reads instead of filling
+    /// memory. Gives the listing back to the store however it ends.
+    private static func streamedBody(
+        start: ByteBuffer, encoder: MessageListEncoder, rest: MessageListing.Iterator, of listing: MessageListing, logger: Logger
+    ) -> ResponseBody {
+        ResponseBody { writer in
+            var encoder = encoder
+            var rest = rest
+            do {
+                try await writer.write(start)
+            } catch {
+                await listing.close()
+                logger.info("Client went away during a listing", metadata: ["error": .string(String(describing: error))])
+                throw error
+            }
+            while true {
+                let chunk: [StoredMessage]?
+                do {
+                    chunk = try await rest.next()
+                } catch {
+                    await listing.close()
+                    logger.error(
+                        "Listing failed after its answer started; cutting the connection",
+                        metadata: ["error": .string(String(describing: error))]
+                    )
+                    throw error
+                }
+                if let chunk { encoder.append(chunk) } else { encoder.finish() }
+                do {
+                    try await writer.write(encoder.takeBuffer())
+                    if chunk == nil {
+                        try await writer.finish(nil)
+                        return
+                    }
+                } catch {
+                    await listing.close()
+                    logger.info("Client went away during a listing", metadata: ["error": .string(String(describing: error))])
+                    throw error
+                }
+            }
+        }
     }
 
     private static func nowMilliseconds() -> Int64 {
@@ -145,6 +228,9 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
 }
 
 /// The answer to a listing: `message_type` is `null` when no filter was given.
+///
+/// Served answers are written in pieces by ``MessageListEncoder``; this whole-answer form is
+/// the reference they are tested against, and what clients' JSON decodes into.
 struct MessageListResponse: JSONWritable, Decodable, Equatable {
     var orderID: String
     var messageType: String?
