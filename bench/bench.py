@@ -30,6 +30,7 @@ Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connecti
 """
 
 import argparse
+import contextlib
 import base64
 import http.client
 import json
@@ -385,6 +386,28 @@ def start_moto():
     raise RuntimeError(f"moto_server did not start; log: {log.name}")
 
 
+@contextlib.contextmanager
+def dynamodb_endpoint(stores):
+    """DYNAMODB_TEST_ENDPOINT, or a moto server of the run's own while the stores need one."""
+    endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
+    if "dynamodb" not in stores or endpoint:
+        yield endpoint
+        return
+    moto, endpoint = start_moto()
+    try:
+        yield endpoint
+    finally:
+        moto.terminate()
+        moto.wait()
+
+
+def write_json(args, results):
+    """Every figure of the run, to --json when given."""
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", required=True)
@@ -417,28 +440,16 @@ def main():
                "startup_ms": {}, "runs": []}
     if args.auth_failures:
         bench_auth_failures(args.binary, args, results)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(results, f, indent=2)
+        write_json(args, results)
         return 0
-    moto = None
-    moto_endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
-    if "dynamodb" in stores and not moto_endpoint:
-        moto, moto_endpoint = start_moto()
-    try:
+    with dynamodb_endpoint(stores) as moto_endpoint:
         for store in stores:
             bench_store(store, args.binary, args, moto_endpoint, results)
             if args.smoke:
                 # A small large-order round too, so the streamed GET path stays exercised.
                 results.setdefault("listing_memory", [])
                 bench_listing_memory(store, args.binary, args, moto_endpoint, results)
-    finally:
-        if moto:
-            moto.terminate()
-            moto.wait()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args, results)
     # Any non-2xx on SQLite fails the run. On DynamoDB the ceiling is moto, a single Python
     # process whose Query scans its whole table: when it falls behind, the service answers 503
     # with Retry-After after its bounded retries, as designed, so those are reported only.
@@ -545,20 +556,10 @@ def bench_listing_memory(store, binary, args, moto_endpoint, results):
 
 def listing_memory_main(args, stores):
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"}, "listing_memory": []}
-    moto = None
-    moto_endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
-    if "dynamodb" in stores and not moto_endpoint:
-        moto, moto_endpoint = start_moto()
-    try:
+    with dynamodb_endpoint(stores) as moto_endpoint:
         for store in stores:
             bench_listing_memory(store, args.binary, args, moto_endpoint, results)
-    finally:
-        if moto:
-            moto.terminate()
-            moto.wait()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args, results)
     failed = False
     for figures in results["listing_memory"]:
         problems = []
