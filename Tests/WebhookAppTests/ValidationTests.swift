@@ -15,9 +15,11 @@ import Testing
     }
 
     func problems(_ object: [String: JSONValue]) -> [String: String] {
-        switch WebhookPayload.validate(.object(object)) {
-        case .success: return [:]
-        case .failure(let failure): return Dictionary(failure.fields.map { ($0.field, $0.message) }) { first, _ in first }
+        do {
+            _ = try WebhookPayload.validate(.object(object), storedAt: 0)
+            return [:]
+        } catch {
+            return Dictionary(error.fields.map { ($0.field, $0.message) }) { first, _ in first }
         }
     }
 
@@ -28,14 +30,13 @@ import Testing
     }
 
     @Test func aMinimalValidMessageIsAccepted() throws {
-        let payload = try WebhookPayload.validate(.object(valid())).get()
-        #expect(payload.orderID == "QO-123456")
-        #expect(payload.read == false)
-        #expect(payload.orderNumber == nil && payload.attachments == nil)
-        #expect(payload.messageType == .sent)
-        #expect(payload.timestamp == "2025-10-28T10:30:00.250+01:00")
-        #expect(payload.timestampMilliseconds == 1_761_643_800_250)
-        let stored = payload.storedMessage(storedAt: 1_761_647_405_000)
+        let stored = try WebhookPayload.validate(.object(valid()), storedAt: 1_761_647_405_000)
+        #expect(stored.orderID == "QO-123456")
+        #expect(stored.read == false)
+        #expect(stored.orderNumber == nil && stored.attachments == nil)
+        #expect(stored.messageType == .sent)
+        #expect(stored.createdDate == "2025-10-28T10:30:00Z")
+        #expect(stored.timestamp == 1_761_643_800_250)  // "2025-10-28T10:30:00.250+01:00"
         #expect(stored.partitionKey == "MESSAGE#QO-123456")
         #expect(stored.sortKey == "message.sent#MSG-001")
         #expect(stored.storedAt == "2025-10-28T10:30:05Z")
@@ -88,7 +89,7 @@ import Testing
             .object(["_id": .string("A1"), "name": .string("a.pdf"), "url": .string("https://x/a.pdf"), "tag": .string("contract")]),
             .object(["_id": .string("A2"), "name": .string(""), "url": .string("http://x/b.pdf"), "extra": .number(1)]),
         ])
-        let payload = try WebhookPayload.validate(.object(object)).get()
+        let payload = try WebhookPayload.validate(.object(object), storedAt: 0)
         #expect(payload.read)
         #expect(payload.orderNumber == "ORD-2025-001")
         #expect(payload.attachments == [
@@ -106,11 +107,8 @@ import Testing
     }
 
     @Test func aBodyThatIsNotAnObjectIsRefused() {
-        guard case .failure(let failure) = WebhookPayload.validate(.array([])) else {
-            Issue.record("an array was accepted")
-            return
-        }
-        #expect(failure.fields.map(\.field) == ["body"])
+        let failure = #expect(throws: ValidationFailure.self) { try WebhookPayload.validate(.array([]), storedAt: 0) }
+        #expect(failure?.fields.map(\.field) == ["body"])
     }
 }
 
@@ -204,7 +202,7 @@ import Testing
     func webURLsPassAndAreStoredExactly(_ url: String) throws {
         let attachment = JSONValue.object(["_id": .string("A"), "name": .string("a"), "url": .string(url)])
         #expect(base.problems(base.with("attachments", .array([attachment]))).isEmpty)
-        let payload = try WebhookPayload.validate(.object(base.with("attachments", .array([attachment])))).get()
+        let payload = try WebhookPayload.validate(.object(base.with("attachments", .array([attachment]))), storedAt: 0)
         #expect(payload.attachments?.first?.url.hasSameUTF8(as: url) == true)
     }
 

@@ -15,8 +15,7 @@ import Synchronization
 final class SQLiteGroupCommitWriter: Sendable {
     /// One write waiting for its transaction.
     private struct PendingWrite {
-        var message: StoredMessage
-        var attachmentsJSON: String?
+        var row: SQLiteRows.Row
         var continuation: CheckedContinuation<StoreOutcome, any Error>
     }
 
@@ -63,15 +62,14 @@ final class SQLiteGroupCommitWriter: Sendable {
     }
 
     /// Stores a version of a message in the next transaction and returns once it committed.
-    /// - Parameter attachmentsJSON: The message's attachments, already encoded for their column.
     /// - Throws: the error that stopped its transaction. The write is then not acknowledged;
     ///   it was rolled back, or, if the failure was in syncing the commit itself, it may
     ///   still be on disk, which a redelivery finds as a duplicate.
-    func write(_ message: StoredMessage, attachmentsJSON: String?) async throws -> StoreOutcome {
+    func write(_ row: SQLiteRows.Row) async throws -> StoreOutcome {
         try await withCheckedThrowingContinuation { continuation in
             let startDraining = queue.withLock { queue -> Bool? in
                 guard !queue.isClosed else { return nil }
-                queue.writes.append(PendingWrite(message: message, attachmentsJSON: attachmentsJSON, continuation: continuation))
+                queue.writes.append(PendingWrite(row: row, continuation: continuation))
                 guard !queue.isDraining else { return false }
                 queue.isDraining = true
                 return true
@@ -161,7 +159,7 @@ final class SQLiteGroupCommitWriter: Sendable {
             outcomes.reserveCapacity(writes.count)
             for write in writes {
                 do {
-                    outcomes.append(try SQLiteRows.store(write.message, attachmentsJSON: write.attachmentsJSON, on: connection))
+                    outcomes.append(try SQLiteRows.store(write.row, on: connection))
                 } catch {
                     throw WriteFailure(underlying: error)
                 }

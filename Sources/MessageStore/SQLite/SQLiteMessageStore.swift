@@ -107,9 +107,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         try checkOpen()
-        let attachmentsJSON = message.attachments.map(SQLiteRows.encodeAttachments)
         do {
-            let outcome = try await writer.write(message, attachmentsJSON: attachmentsJSON)
+            let outcome = try await writer.write(SQLiteRows.Row(message))
             lastWriteFailed.store(false, ordering: .relaxed)
             return outcome
         } catch {

@@ -5,11 +5,23 @@ import JSON
 /// ``StoredMessage``. Rows keep the spec's item shape: one column per stored attribute, with
 /// the same names (`PK`, `SK`, `orderId`, …; `read` as 0 or 1; `attachments` as JSON text).
 enum SQLiteRows {
+    /// A message as its row holds it, built once before it queues for the writer: the
+    /// message, and its attachments already encoded for their JSON column.
+    struct Row: Sendable {
+        var message: StoredMessage
+        var attachmentsJSON: String?
+
+        init(_ message: StoredMessage) {
+            self.message = message
+            self.attachmentsJSON = message.attachments.map(SQLiteRows.encodeAttachments)
+        }
+    }
+
     /// Stores a version of a message on `connection`, inside the caller's transaction,
     /// unless the row holds one at least as new (the rule of ``StoreOutcome/decide(storing:over:)``).
-    static func store(_ message: StoredMessage, attachmentsJSON: String?, on connection: SQLiteConnection) throws -> StoreOutcome {
-        let outcome = try decide(message, on: connection)
-        if outcome.wroteNewVersion { try write(message, attachmentsJSON: attachmentsJSON, on: connection) }
+    static func store(_ row: Row, on connection: SQLiteConnection) throws -> StoreOutcome {
+        let outcome = try decide(row.message, on: connection)
+        if outcome.wroteNewVersion { try write(row, on: connection) }
         return outcome
     }
 
@@ -25,7 +37,8 @@ enum SQLiteRows {
         }
     }
 
-    private static func write(_ message: StoredMessage, attachmentsJSON: String?, on connection: SQLiteConnection) throws {
+    private static func write(_ row: Row, on connection: SQLiteConnection) throws {
+        let message = row.message
         let statement = try connection.prepared(upsertSQL)
         defer { statement.reset() }
         try statement.bind(message.partitionKey, at: 1)
@@ -40,7 +53,7 @@ enum SQLiteRows {
         try statement.bind(message.timestamp, at: 10)
         try statement.bind(message.storedAt, at: 11)
         try statement.bind(message.orderNumber, at: 12)
-        try statement.bind(attachmentsJSON, at: 13)
+        try statement.bind(row.attachmentsJSON, at: 13)
         _ = try statement.step()
     }
 

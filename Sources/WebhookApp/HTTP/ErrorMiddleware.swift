@@ -18,6 +18,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as WebhookError:
             return error
+        case let failure as ValidationFailure:
+            return .validationFailed(failure.fields)
         case is NIOTooManyBytesError:
             return .payloadTooLarge(limit: nil)
         case let error as MessageStoreError:

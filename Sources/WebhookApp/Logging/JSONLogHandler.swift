@@ -46,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, provided in provided } }
         if let explicit = event.metadata { merged.merge(explicit) { _, explicit in explicit } }
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = UnixTime.nowMilliseconds()
 
         var writer = JSONWriter()
         writer.object { line in

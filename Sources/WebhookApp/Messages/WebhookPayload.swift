@@ -2,59 +2,21 @@ import Foundation
 import JSON
 import MessageStore
 
-/// A message webhook from Qualia that passed validation.
+/// The message webhook's rules: what Qualia's JSON must hold to be stored, checked field by
+/// field, every problem reported at once.
 ///
-/// Built only by ``validate(_:)``, which checks every field and reports every problem at once.
-/// Fields Qualia may add in future are ignored, so a new field never breaks delivery.
-public struct WebhookPayload: Sendable, Hashable {
-    /// Qualia's order identifier: `QO-` and at least one more character.
-    public var orderID: String
-    /// Qualia's message identifier, never empty.
-    public var messageID: String
-    /// Qualia's human-facing order number, when sent.
-    public var orderNumber: String?
-    /// Name of the sender, never empty.
-    public var fromName: String
-    /// The message body, exactly as sent; may be empty.
-    public var text: String
-    /// When the message was created, ISO 8601 as sent.
-    public var createdDate: String
-    /// Whether the message has been read (`false` when not sent).
-    public var read: Bool
-    /// The message's attachments, when sent.
-    public var attachments: [Attachment]?
-    /// Whether the message was received or sent.
-    public var messageType: MessageType
-    /// The delivery's `timestamp`, ISO 8601 as sent.
-    public var timestamp: String
-    /// ``timestamp`` as Unix milliseconds.
-    public var timestampMilliseconds: Int64
-
-    /// The item to store for this message.
-    /// - Parameter storedAt: When it is being stored, as Unix milliseconds.
-    public func storedMessage(storedAt: Int64) -> StoredMessage {
-        StoredMessage(
-            orderID: orderID,
-            messageID: messageID,
-            messageType: messageType,
-            fromName: fromName,
-            text: text,
-            createdDate: createdDate,
-            read: read,
-            timestamp: timestampMilliseconds,
-            storedAt: ISO8601.string(fromUnixMilliseconds: storedAt),
-            orderNumber: orderNumber,
-            attachments: attachments
-        )
-    }
-}
+/// Validation yields the stored shape itself, so nothing copies a validated payload into a
+/// second structure. Fields Qualia may add in future are ignored, so a new field never breaks
+/// delivery.
+enum WebhookPayload {}
 
 extension WebhookPayload {
-    /// Validates a decoded JSON body.
-    /// - Returns: the payload, or every field error found.
-    static func validate(_ json: JSONValue) -> Result<WebhookPayload, ValidationFailure> {
+    /// Validates a decoded JSON body into the message to store.
+    /// - Parameter storedAt: When it is being stored, as Unix milliseconds (`storedAt`).
+    /// - Throws: ``ValidationFailure`` with every field error found.
+    static func validate(_ json: JSONValue, storedAt: Int64) throws(ValidationFailure) -> StoredMessage {
         guard case .object(let object) = json else {
-            return .failure(ValidationFailure(fields: [FieldError(field: "body", message: "must be a JSON object")]))
+            throw ValidationFailure(fields: [FieldError(field: "body", message: "must be a JSON object")])
         }
         var fields = FieldReader(object: object)
 
@@ -72,22 +34,20 @@ extension WebhookPayload {
         guard fields.errors.isEmpty,
             let orderID, let messageID, let fromName, let text, let createdDate, let messageType, let timestamp
         else {
-            return .failure(ValidationFailure(fields: fields.errors))
+            throw ValidationFailure(fields: fields.errors)
         }
-        return .success(
-            WebhookPayload(
-                orderID: orderID,
-                messageID: messageID,
-                orderNumber: orderNumber,
-                fromName: fromName,
-                text: text,
-                createdDate: createdDate.text,
-                read: read,
-                attachments: attachments,
-                messageType: messageType,
-                timestamp: timestamp.text,
-                timestampMilliseconds: timestamp.milliseconds
-            )
+        return StoredMessage(
+            orderID: orderID,
+            messageID: messageID,
+            messageType: messageType,
+            fromName: fromName,
+            text: text,
+            createdDate: createdDate.text,
+            read: read,
+            timestamp: timestamp.milliseconds,
+            storedAt: ISO8601.string(fromUnixMilliseconds: storedAt),
+            orderNumber: orderNumber,
+            attachments: attachments
         )
     }
 
@@ -122,7 +82,8 @@ public enum Limits {
     public static let urlBytes = 2048
 }
 
-/// The field errors of a request that failed validation.
+/// The field errors of a request that failed validation; answered `400 validation_failed`
+/// (see ``ErrorMiddleware``).
 struct ValidationFailure: Error, Hashable {
     var fields: [FieldError]
 }

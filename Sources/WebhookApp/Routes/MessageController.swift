@@ -28,26 +28,25 @@ struct MessageController: Sendable {
         } catch {
             throw WebhookError.invalidJSON
         }
-        let payload = try WebhookPayload.validate(json).mapError { WebhookError.validationFailed($0.fields) }.get()
-
-        let outcome = try await store.store(payload.storedMessage(storedAt: Self.nowMilliseconds()))
+        let message = try WebhookPayload.validate(json, storedAt: UnixTime.nowMilliseconds())
+        let outcome = try await store.store(message)
 
         let responseTime = context.elapsedMilliseconds
         context.logger.info(
             "Message stored",
             metadata: [
-                "order_id": .string(payload.orderID),
-                "message_id": .string(payload.messageID),
-                "message_type": .string(payload.messageType.rawValue),
+                "order_id": .string(message.orderID),
+                "message_id": .string(message.messageID),
+                "message_type": .string(message.messageType.rawValue),
                 "delivery": .string(outcome.rawValue),
                 "response_time_ms": .stringConvertible(responseTime),
             ]
         )
         return ReceiptResponse(
             message: "Message received and stored successfully",
-            orderID: payload.orderID,
-            messageID: payload.messageID,
-            messageType: payload.messageType.rawValue,
+            orderID: message.orderID,
+            messageID: message.messageID,
+            messageType: message.messageType.rawValue,
             requestID: context.id,
             responseTimeMilliseconds: responseTime,
             delivery: outcome.rawValue
@@ -186,10 +185,6 @@ struct MessageController: Sendable {
                 }
             }
         }
-    }
-
-    private static func nowMilliseconds() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 }
 

@@ -38,14 +38,14 @@ public struct SendTestRunner: Sendable {
     public init(baseURL: String, credentials: BasicCredentials, orderID: String? = nil, httpClient: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credentials = credentials
-        self.orderID = orderID ?? "QO-SENDTEST-\(Int(Date().timeIntervalSince1970))-\(Int.random(in: 1000...9999))"
+        self.orderID = orderID ?? "QO-SENDTEST-\(UnixTime.nowMilliseconds() / 1000)-\(Int.random(in: 1000...9999))"
         self.httpClient = httpClient
     }
 
     /// Runs the four steps in order, calling `report` after each.
     /// - Returns: every step; the run passed when all of them did.
     public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
-        let now = ISO8601.string(fromUnixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        let now = ISO8601.string(fromUnixMilliseconds: UnixTime.nowMilliseconds())
         let received = samplePayload(messageID: "MSG-001", type: .received, text: "Message content here", date: now, withAttachment: true)
         let sent = samplePayload(messageID: "MSG-002", type: .sent, text: "Reply from our system", date: now, withAttachment: false)
         let encodedOrder = orderID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? orderID
