@@ -1,10 +1,8 @@
-import JSON
-
 /// One attachment of a message, stored exactly as Qualia sent it.
 ///
 /// Encodes with Qualia's own field names (`_id`, `name`, `url`, `tag`) in that order; `tag`
 /// is left out when Qualia did not send one.
-public struct Attachment: Sendable, Hashable, Codable {
+public struct Attachment: Sendable, Hashable {
     /// Qualia's attachment identifier (`_id`).
     public var id: String
     /// The file name shown to people.
@@ -33,24 +31,12 @@ public struct Attachment: Sendable, Hashable, Codable {
         hasher.combine(id)
     }
 
-    private enum CodingKeys: String, CodingKey {
+    /// Qualia's field names for an attachment, in the order they are written: the one
+    /// spelling that the JSON answers, the SQLite column's JSON and the DynamoDB map use.
+    public enum Field: String, CaseIterable, Sendable {
         case id = "_id"
         case name
         case url
         case tag
-    }
-}
-
-extension Attachment {
-    /// Writes attachments as a JSON array of `{_id, name, url, tag?}` objects, in that order.
-    public static func write(_ attachments: [Attachment], to writer: inout JSONWriter) {
-        writer.array(attachments) { list, attachment in
-            list.object { object in
-                object.field("_id", attachment.id)
-                object.field("name", attachment.name)
-                object.field("url", attachment.url)
-                if let tag = attachment.tag { object.field("tag", tag) }
-            }
-        }
     }
 }

@@ -93,9 +93,11 @@ public struct StoredMessage: Sendable, Hashable {
     public static func sortKeyPrefix(for type: MessageType) -> String { type.rawValue + "#" }
 }
 
-extension StoredMessage: Codable {
-    /// The spec's stored attribute names.
-    public enum CodingKeys: String, CodingKey, CaseIterable {
+extension StoredMessage {
+    /// The spec's stored attribute names, in the spec's order: the one spelling of them that
+    /// the JSON answers, the DynamoDB items and the SQLite columns all use. A new attribute is
+    /// a case here plus one line per store.
+    public enum Attribute: String, CaseIterable, Sendable {
         case partitionKey = "PK"
         case sortKey = "SK"
         case orderID = "orderId"
@@ -110,38 +112,9 @@ extension StoredMessage: Codable {
         case orderNumber
         case attachments
     }
+}
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            orderID: try container.decode(String.self, forKey: .orderID),
-            messageID: try container.decode(String.self, forKey: .messageID),
-            messageType: try container.decode(MessageType.self, forKey: .messageType),
-            fromName: try container.decode(String.self, forKey: .fromName),
-            text: try container.decode(String.self, forKey: .text),
-            createdDate: try container.decode(String.self, forKey: .createdDate),
-            read: try container.decode(Bool.self, forKey: .read),
-            timestamp: try container.decode(Int64.self, forKey: .timestamp),
-            storedAt: try container.decode(String.self, forKey: .storedAt),
-            orderNumber: try container.decodeIfPresent(String.self, forKey: .orderNumber),
-            attachments: try container.decodeIfPresent([Attachment].self, forKey: .attachments)
-        )
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(partitionKey, forKey: .partitionKey)
-        try container.encode(sortKey, forKey: .sortKey)
-        try container.encode(orderID, forKey: .orderID)
-        try container.encode(messageID, forKey: .messageID)
-        try container.encode(messageType, forKey: .messageType)
-        try container.encode(fromName, forKey: .fromName)
-        try container.encode(text, forKey: .text)
-        try container.encode(createdDate, forKey: .createdDate)
-        try container.encode(read, forKey: .read)
-        try container.encode(timestamp, forKey: .timestamp)
-        try container.encode(storedAt, forKey: .storedAt)
-        try container.encodeIfPresent(orderNumber, forKey: .orderNumber)
-        try container.encodeIfPresent(attachments, forKey: .attachments)
-    }
+extension StoredMessage.Attribute {
+    /// The attribute's place in the spec's order, from 0 (`PK`).
+    public var position: Int { Self.allCases.firstIndex(of: self)! }
 }

@@ -62,11 +62,11 @@ import Testing
             }
             let response = try await client.getMessages("QO-LARGE")
             #expect(response.status == .ok)
-            let listing = try JSONDecoder().decode(MessageListResponse.self, from: Data(response.text.utf8))
-            #expect(listing.messages.count == 24)
+            let items = try #require(try response.json()["messages"] as? [[String: Any]])
+            #expect(items.count == 24)
             #expect(try response.json()["count"] as? Int == 24)
-            #expect(listing.messages.map(\.sortKey) == ids.sorted().map { "message.received#" + $0 })
-            #expect(listing.messages.allSatisfy { $0.text.utf8.count == 199 * 1024 })
+            #expect(items.compactMap { $0["SK"] as? String } == ids.sorted().map { "message.received#" + $0 })
+            #expect(items.allSatisfy { ($0["text"] as? String)?.utf8.count == 199 * 1024 })
             let reference = MessageListResponse(
                 orderID: "QO-LARGE", messageType: nil, messages: try await store.messages(forOrder: "QO-LARGE", type: nil)
             ).jsonBody

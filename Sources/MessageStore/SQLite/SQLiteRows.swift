@@ -32,7 +32,7 @@ enum SQLiteRows {
         try statement.bind(message.sortKey, at: 2)
         guard try statement.step() else { return .created }
         // The stored content is decoded only when the timestamps tie.
-        return try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: timestampColumn)) {
+        return try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: column(.timestamp))) {
             try decode(statement)
         }
     }
@@ -41,19 +41,21 @@ enum SQLiteRows {
         let message = row.message
         let statement = try connection.prepared(upsertSQL)
         defer { statement.reset() }
-        try statement.bind(message.partitionKey, at: 1)
-        try statement.bind(message.sortKey, at: 2)
-        try statement.bind(message.orderID, at: 3)
-        try statement.bind(message.messageID, at: 4)
-        try statement.bind(message.messageType.rawValue, at: 5)
-        try statement.bind(message.fromName, at: 6)
-        try statement.bind(message.text, at: 7)
-        try statement.bind(message.createdDate, at: 8)
-        try statement.bind(message.read ? 1 : 0, at: 9)
-        try statement.bind(message.timestamp, at: 10)
-        try statement.bind(message.storedAt, at: 11)
-        try statement.bind(message.orderNumber, at: 12)
-        try statement.bind(row.attachmentsJSON, at: 13)
+        // One parameter per attribute, numbered in ``StoredMessage/Attribute`` order.
+        func parameter(_ attribute: StoredMessage.Attribute) -> Int32 { Int32(attribute.position + 1) }
+        try statement.bind(message.partitionKey, at: parameter(.partitionKey))
+        try statement.bind(message.sortKey, at: parameter(.sortKey))
+        try statement.bind(message.orderID, at: parameter(.orderID))
+        try statement.bind(message.messageID, at: parameter(.messageID))
+        try statement.bind(message.messageType.rawValue, at: parameter(.messageType))
+        try statement.bind(message.fromName, at: parameter(.fromName))
+        try statement.bind(message.text, at: parameter(.text))
+        try statement.bind(message.createdDate, at: parameter(.createdDate))
+        try statement.bind(message.read ? 1 : 0, at: parameter(.read))
+        try statement.bind(message.timestamp, at: parameter(.timestamp))
+        try statement.bind(message.storedAt, at: parameter(.storedAt))
+        try statement.bind(message.orderNumber, at: parameter(.orderNumber))
+        try statement.bind(row.attachmentsJSON, at: parameter(.attachments))
         _ = try statement.step()
     }
 
@@ -125,21 +127,22 @@ enum SQLiteRows {
     }
 
     private static func decode(_ row: SQLiteStatement) throws -> StoredMessage {
-        guard let messageType = row.text(at: 2).flatMap(MessageType.init(rawValue:)) else {
+        func text(_ attribute: StoredMessage.Attribute) -> String? { row.text(at: column(attribute)) }
+        guard let messageType = text(.messageType).flatMap(MessageType.init(rawValue:)) else {
             throw MessageStoreError.failed("stored row has an unknown messageType")
         }
         return StoredMessage(
-            orderID: row.text(at: 0) ?? "",
-            messageID: row.text(at: 1) ?? "",
+            orderID: text(.orderID) ?? "",
+            messageID: text(.messageID) ?? "",
             messageType: messageType,
-            fromName: row.text(at: 3) ?? "",
-            text: row.text(at: 4) ?? "",
-            createdDate: row.text(at: 5) ?? "",
-            read: row.int64(at: 6) != 0,
-            timestamp: row.int64(at: timestampColumn),
-            storedAt: row.text(at: 8) ?? "",
-            orderNumber: row.text(at: 9),
-            attachments: try row.text(at: 10).map(decodeAttachments)
+            fromName: text(.fromName) ?? "",
+            text: text(.text) ?? "",
+            createdDate: text(.createdDate) ?? "",
+            read: row.int64(at: column(.read)) != 0,
+            timestamp: row.int64(at: column(.timestamp)),
+            storedAt: text(.storedAt) ?? "",
+            orderNumber: text(.orderNumber),
+            attachments: try text(.attachments).map(decodeAttachments)
         )
     }
 
@@ -150,10 +153,10 @@ enum SQLiteRows {
             throw MessageStoreError.failed("stored attachments are not a JSON array")
         }
         return try elements.map { element in
-            guard case .object(let fields) = element, let id = fields["_id"]?.stringValue, let name = fields["name"]?.stringValue,
-                let url = fields["url"]?.stringValue
+            guard case .object(let fields) = element, let id = fields[Attachment.Field.id.rawValue]?.stringValue,
+                let name = fields[Attachment.Field.name.rawValue]?.stringValue, let url = fields[Attachment.Field.url.rawValue]?.stringValue
             else { throw MessageStoreError.failed("a stored attachment lacks _id, name or url") }
-            return Attachment(id: id, name: name, url: url, tag: fields["tag"]?.stringValue)
+            return Attachment(id: id, name: name, url: url, tag: fields[Attachment.Field.tag.rawValue]?.stringValue)
         }
     }
 
@@ -230,16 +233,20 @@ enum SQLiteRows {
 
     private static let selectVersionSQL = "SELECT version FROM order_versions WHERE PK = ?1"
 
+    /// Every column, named as the attribute it holds, in ``StoredMessage/Attribute`` order.
     private static let upsertSQL = """
-        INSERT OR REPLACE INTO messages
-            (PK, SK, orderId, messageId, messageType, fromName, text, createdDate, read, timestamp, storedAt, orderNumber, attachments)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        INSERT OR REPLACE INTO messages (\(StoredMessage.Attribute.allCases.map(\.rawValue).joined(separator: ", ")))
+        VALUES (\(StoredMessage.Attribute.allCases.map { "?\($0.position + 1)" }.joined(separator: ", ")))
         """
 
-    private static let selectColumns =
-        "orderId, messageId, messageType, fromName, text, createdDate, read, timestamp, storedAt, orderNumber, attachments"
-    /// Where `timestamp` is among ``selectColumns``.
-    private static let timestampColumn: Int32 = 7
+    /// The attributes a read returns: every one but the keys, which the item's own fields give.
+    private static let selectedAttributes = StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
+    private static let selectColumns = selectedAttributes.map(\.rawValue).joined(separator: ", ")
+
+    /// Where an attribute is among ``selectColumns``.
+    private static func column(_ attribute: StoredMessage.Attribute) -> Int32 {
+        Int32(selectedAttributes.firstIndex(of: attribute)!)
+    }
 
     private static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
 

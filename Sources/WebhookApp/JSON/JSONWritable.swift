@@ -35,28 +35,3 @@ extension Response {
         return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 }
-
-extension StoredMessage {
-    /// Writes the item with the spec's attribute names in the spec's order; `orderNumber`
-    /// and `attachments` only when present.
-    func write(to writer: inout JSONWriter) {
-        writer.object { item in
-            item.field("PK", partitionKey)
-            item.field("SK", sortKey)
-            item.field("orderId", orderID)
-            item.field("messageId", messageID)
-            item.field("messageType", messageType.rawValue)
-            item.field("fromName", fromName)
-            item.field("text", text)
-            item.field("createdDate", createdDate)
-            item.field("read", read)
-            item.field("timestamp", timestamp)
-            item.field("storedAt", storedAt)
-            if let orderNumber { item.field("orderNumber", orderNumber) }
-            if let attachments {
-                item.key("attachments")
-                Attachment.write(attachments, to: &item)
-            }
-        }
-    }
-}

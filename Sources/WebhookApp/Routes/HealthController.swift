@@ -33,7 +33,7 @@ struct HealthController: Sendable {
 }
 
 /// The body of a probe's answer.
-struct ProbeResponse: JSONWritable, Decodable, Equatable {
+struct ProbeResponse: JSONWritable, Equatable {
     var status: String
 
     func write(to writer: inout JSONWriter) {

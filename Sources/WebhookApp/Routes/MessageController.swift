@@ -190,7 +190,7 @@ struct MessageController: Sendable {
 
 /// The answer to a delivery: the spec's fields, then `delivery`, which says what the delivery
 /// did (`created`, `updated`, `duplicate` or `stale`; see ``StoreOutcome``).
-struct ReceiptResponse: JSONWritable, Decodable, Equatable {
+struct ReceiptResponse: JSONWritable, Equatable {
     var message: String
     var orderID: String
     var messageID: String
@@ -198,16 +198,6 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
     var requestID: String
     var responseTimeMilliseconds: Double
     var delivery: String
-
-    enum CodingKeys: String, CodingKey {
-        case message
-        case orderID = "order_id"
-        case messageID = "message_id"
-        case messageType = "message_type"
-        case requestID = "request_id"
-        case responseTimeMilliseconds = "response_time_ms"
-        case delivery
-    }
 
     func write(to writer: inout JSONWriter) {
         writer.object { body in
@@ -225,31 +215,11 @@ struct ReceiptResponse: JSONWritable, Decodable, Equatable {
 /// The answer to a listing: `message_type` is `null` when no filter was given.
 ///
 /// Served answers are written in pieces by ``MessageListEncoder``; this whole-answer form is
-/// the reference they are tested against, and what clients' JSON decodes into.
-struct MessageListResponse: JSONWritable, Decodable, Equatable {
+/// the reference they are tested against.
+struct MessageListResponse: JSONWritable, Equatable {
     var orderID: String
     var messageType: String?
     var messages: [StoredMessage]
-
-    enum CodingKeys: String, CodingKey {
-        case orderID = "order_id"
-        case messageType = "message_type"
-        case count
-        case messages
-    }
-
-    init(orderID: String, messageType: String?, messages: [StoredMessage]) {
-        self.orderID = orderID
-        self.messageType = messageType
-        self.messages = messages
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        orderID = try container.decode(String.self, forKey: .orderID)
-        messageType = try container.decodeIfPresent(String.self, forKey: .messageType)
-        messages = try container.decode([StoredMessage].self, forKey: .messages)
-    }
 
     func write(to writer: inout JSONWriter) {
         writer.object { body in

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import JSON
 import MessageStore
 import NIOCore
 import NIOHTTP1
@@ -88,11 +89,13 @@ public struct SendTestRunner: Sendable {
         let body = (try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])) ?? Data()
         var step = await send(title: title, method: .POST, path: "/webhook/messages", body: body)
         guard step.failure == nil else { return step }
-        guard let receipt = try? JSONDecoder().decode(ReceiptResponse.self, from: Data(step.body.utf8)) else {
+        guard case .object(let receipt)? = try? JSONValue.parse(step.body.utf8) else {
             step.failure = "the response is not the spec's receipt"
             return step
         }
-        if receipt.orderID != orderID || receipt.messageID != messageID || receipt.messageType != type.rawValue {
+        if receipt["order_id"]?.stringValue != orderID || receipt["message_id"]?.stringValue != messageID
+            || receipt["message_type"]?.stringValue != type.rawValue
+        {
             step.failure = "the receipt names another message"
         }
         return step
@@ -101,13 +104,21 @@ public struct SendTestRunner: Sendable {
     private func list(title: String, path: String, expected: [MessageType: String]) async -> Step {
         var step = await send(title: title, method: .GET, path: path, body: nil)
         guard step.failure == nil else { return step }
-        guard let listing = try? JSONDecoder().decode(MessageListResponse.self, from: Data(step.body.utf8)) else {
+        guard case .object(let listing)? = try? JSONValue.parse(step.body.utf8), case .array(let items)? = listing["messages"] else {
             step.failure = "the response is not the spec's message list"
             return step
         }
-        let found = Dictionary(listing.messages.map { ($0.messageType, $0.messageID) }, uniquingKeysWith: { first, _ in first })
-        if listing.messages.count != expected.count || found != expected {
-            step.failure = "expected \(expected.count) message(s) (\(expected.values.sorted().joined(separator: ", "))), got \(listing.messages.count)"
+        // Each item's type and id, by the spec's attribute names.
+        let pairs = items.compactMap { item -> (MessageType, String)? in
+            guard case .object(let fields) = item,
+                let type = fields[StoredMessage.Attribute.messageType.rawValue]?.stringValue.flatMap(MessageType.init(rawValue:)),
+                let id = fields[StoredMessage.Attribute.messageID.rawValue]?.stringValue
+            else { return nil }
+            return (type, id)
+        }
+        let found = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
+        if items.count != expected.count || pairs.count != items.count || found != expected {
+            step.failure = "expected \(expected.count) message(s) (\(expected.values.sorted().joined(separator: ", "))), got \(items.count)"
         }
         return step
     }
