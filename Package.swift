@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "qualia-webhook", targets: ["QualiaWebhook"]),
         .library(name: "WebhookApp", targets: ["WebhookApp"]),
         .library(name: "MessageStore", targets: ["MessageStore"]),
+        .library(name: "SQLiteMessageStore", targets: ["SQLiteMessageStore"]),
         .library(name: "DynamoDB", targets: ["DynamoDB"]),
     ],
     dependencies: [
@@ -34,12 +35,16 @@ let package = Package(
         ),
         // JSON values and a strict, fast parser for them (request bodies, stored attachments).
         .target(name: "JSON", swiftSettings: swiftSettings),
-        // The store seam: the domain item, the `MessageStore` protocol and the embedded SQLite store.
+        // The store seam: the domain item, the `MessageStore` protocol and the delivery rules.
+        // It links no storage technology; the stores sit side by side on it.
+        .target(name: "MessageStore", dependencies: ["JSON"], swiftSettings: swiftSettings),
+        // The embedded store: one SQLite file, group commit, a checkpointer, streamed reads.
         .target(
-            name: "MessageStore",
+            name: "SQLiteMessageStore",
             dependencies: [
                 "CSQLite",
                 "JSON",
+                "MessageStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -70,6 +75,7 @@ let package = Package(
             dependencies: [
                 "JSON",
                 "MessageStore",
+                "SQLiteMessageStore",
                 "DynamoDB",
                 "DynamoDBMessageStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "StoreTestSupport",
             dependencies: [
-                "MessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
+                "MessageStore", "SQLiteMessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -110,7 +116,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MessageStoreTests",
-            dependencies: ["MessageStore", "StoreTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MessageStore", "SQLiteMessageStore", "StoreTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -128,6 +134,7 @@ let package = Package(
                 "JSON",
                 "WebhookApp",
                 "MessageStore",
+                "SQLiteMessageStore",
                 "DynamoDB",
                 "DynamoDBMessageStore",
                 "StoreTestSupport",

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MessageStore
+import SQLiteMessageStore
 
 /// Builds the whole service from its configuration: opens the configured store and returns
 /// the application, ready to run. The executable and the tests both call this.

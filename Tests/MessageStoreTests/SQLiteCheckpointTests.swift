@@ -4,6 +4,7 @@ import StoreTestSupport
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 
 /// Checkpoints: off the writer's commits, yet the write-ahead log stays bounded.
 @Suite struct SQLiteCheckpointTests {

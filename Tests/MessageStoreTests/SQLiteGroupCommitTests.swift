@@ -4,6 +4,7 @@ import StoreTestSupport
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 
 /// The SQLite store's group commit: concurrent writes share transactions, each is answered
 /// only with its transaction's outcome, and one failing write does not fail its neighbours.

@@ -4,6 +4,7 @@ import StoreTestSupport
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 
 /// The SQLite store's streaming listings: one snapshot from count to last row, read a chunk
 /// at a time, and a reader connection that always goes back to the pool.

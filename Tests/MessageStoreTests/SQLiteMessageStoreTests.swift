@@ -4,6 +4,7 @@ import StoreTestSupport
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 
 /// What is particular to the SQLite store: its file, its settings and its durability.
 @Suite struct SQLiteMessageStoreTests {

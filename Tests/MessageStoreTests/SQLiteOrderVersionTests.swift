@@ -4,6 +4,7 @@ import StoreTestSupport
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 
 /// The SQLite store's per-order versions, which let a reader reuse what it made of a read
 /// for as long as, and only as long as, the order is unchanged, whoever changed it.

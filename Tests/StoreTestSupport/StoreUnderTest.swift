@@ -3,6 +3,7 @@ import Logging
 import DynamoDB
 import DynamoDBMessageStore
 import MessageStore
+import SQLiteMessageStore
 import Synchronization
 
 /// The stores that every contract test runs against.

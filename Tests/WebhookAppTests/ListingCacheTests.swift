@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import MessageStore
+import SQLiteMessageStore
 import NIOCore
 import StoreTestSupport
 import Testing

@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 
 @testable import MessageStore
+@testable import SQLiteMessageStore
 @testable import WebhookApp
 
 /// `GET /webhook/messages/{order_id}` streams its answer: the same bytes as the whole-answer

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import MessageStore
+import SQLiteMessageStore
 import NIOCore
 import NIOHTTP1
 import StoreTestSupport

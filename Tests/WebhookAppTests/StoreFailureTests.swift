@@ -3,6 +3,7 @@ import Foundation
 import NIOHTTP1
 import Logging
 import MessageStore
+import SQLiteMessageStore
 import NIOCore
 import StoreTestSupport
 import Testing

@@ -1,3 +1,4 @@
+import MessageStore
 import NIOPosix
 import Synchronization
 

@@ -1,3 +1,4 @@
+import MessageStore
 import CSQLite
 
 /// An error reported by SQLite, with its extended result code.

@@ -1,3 +1,5 @@
+import MessageStore
+
 /// A store's readiness check, run at most once per interval however often it is asked.
 ///
 /// Load balancers probe `/ready` every few seconds from every node; a check that writes (and

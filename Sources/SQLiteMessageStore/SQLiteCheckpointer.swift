@@ -1,3 +1,4 @@
+import MessageStore
 import CSQLite
 import NIOPosix
 import Synchronization

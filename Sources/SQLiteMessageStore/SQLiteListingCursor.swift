@@ -1,3 +1,4 @@
+import MessageStore
 import Synchronization
 
 /// A streaming listing on the SQLite store: one read transaction on one reader connection,
