@@ -86,6 +86,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // Compiled into the binary (`PackageResources.openapi_yaml`), so the server needs no
+            // resource files beside it and what it serves is always the file in the repository.
+            resources: [.embedInCode("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         // The thin command-line front: argument parsing only.

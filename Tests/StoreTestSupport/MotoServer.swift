@@ -3,28 +3,67 @@ import DynamoDBMessageStore
 import Foundation
 import Logging
 
-/// The DynamoDB-compatible server the DynamoDB tests talk to: moto on loopback, found
-/// through `DYNAMODB_TEST_ENDPOINT`. `.ci/run` starts it with `scripts/moto-server`, which
-/// makes moto's conditional writes atomic as DynamoDB's are, and sets the variable.
+/// The DynamoDB-compatible server the DynamoDB tests talk to: moto on loopback, with its
+/// conditional writes made atomic as DynamoDB's are (`scripts/moto-server`).
+///
+/// `DYNAMODB_TEST_ENDPOINT` names one that is already running (`.ci/run` sets it); without
+/// it the tests start their own the first time they ask, when moto is installed.
 public enum MotoServer {
-    /// The server's URL, when one is configured.
-    public static let endpoint: String? = ProcessInfo.processInfo.environment["DYNAMODB_TEST_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+    /// Where the DynamoDB tests' server comes from, settled once per test process.
+    enum Source: Sendable {
+        /// A server at this URL: `DYNAMODB_TEST_ENDPOINT`'s, or the one the tests started
+        /// (held here for the rest of the process, which keeps it running).
+        case running(endpoint: String, started: LocalMotoServer?)
+        /// moto is installed but the tests could not start it.
+        case failedToStart(String)
+        /// moto is not installed and no server is configured.
+        case missing
+    }
+
+    /// The server, started here on first use when none is configured.
+    static let source: Source = {
+        if let configured = ProcessInfo.processInfo.environment["DYNAMODB_TEST_ENDPOINT"], !configured.isEmpty {
+            return .running(endpoint: configured, started: nil)
+        }
+        guard LocalMotoServer.isInstalled else { return .missing }
+        do {
+            let server = try LocalMotoServer.start()
+            return .running(endpoint: server.endpoint, started: server)
+        } catch {
+            return .failedToStart("\(error)")
+        }
+    }()
+
+    /// The server's URL, when there is one.
+    public static var endpoint: String? {
+        if case .running(let endpoint, _) = source { endpoint } else { nil }
+    }
 
     /// Whether these tests run in CI, where the DynamoDB tests must run rather than skip.
     public static let isCI: Bool = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" } ?? false
 
-    /// Whether DynamoDB tests should run: a server is configured, or CI requires them (and
-    /// then they fail loudly if it is missing).
-    public static let shouldRun: Bool = endpoint != nil || isCI
+    /// Whether DynamoDB tests should run: always, except where moto is not installed and no
+    /// server is configured; in CI even then, so that they fail loudly rather than skip.
+    public static var shouldRun: Bool {
+        if case .missing = source { isCI } else { true }
+    }
 
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
-        "DynamoDB tests skipped: DYNAMODB_TEST_ENDPOINT is not set. Run .ci/run, or start `scripts/moto-server -H 127.0.0.1 -p 5000` and set DYNAMODB_TEST_ENDPOINT=http://127.0.0.1:5000."
+        "DynamoDB tests skipped: moto is not installed (python3 cannot import moto.server; pip install 'moto[server]'), and DYNAMODB_TEST_ENDPOINT names no running server."
 
     /// A client for the test server, with fixed test credentials.
     public static func makeClient(retryPolicy: RetryPolicy = RetryPolicy()) throws -> DynamoDBClient {
-        guard let endpoint else {
-            throw DynamoDBError(kind: .connection, code: "NoTestServer", message: "DYNAMODB_TEST_ENDPOINT is not set; CI must start moto_server")
+        let endpoint: String
+        switch source {
+        case .running(let running, _): endpoint = running
+        case .failedToStart(let reason):
+            throw DynamoDBError(kind: .connection, code: "NoTestServer", message: "could not start moto for the tests: \(reason)")
+        case .missing:
+            throw DynamoDBError(
+                kind: .connection, code: "NoTestServer",
+                message: "moto is not installed (pip install 'moto[server]') and DYNAMODB_TEST_ENDPOINT is not set; CI must have one of them"
+            )
         }
         return try DynamoDBClient(
             configuration: .init(region: "us-east-1", endpoint: endpoint, retryPolicy: retryPolicy),

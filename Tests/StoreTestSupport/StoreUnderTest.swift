@@ -11,8 +11,8 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
     case sqlite
     case dynamodb
 
-    /// The stores to test here: SQLite always; DynamoDB when a test server is configured,
-    /// and always in CI (where a missing server must fail, not skip).
+    /// The stores to test here: SQLite always; DynamoDB unless moto is not installed and no
+    /// test server is configured, and always in CI (where a missing server must fail, not skip).
     public static let available: [StoreUnderTest] = MotoServer.shouldRun ? [.sqlite, .dynamodb] : [.sqlite]
 
     public var description: String { rawValue }

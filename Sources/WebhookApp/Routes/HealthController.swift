@@ -16,9 +16,12 @@ struct HealthController: Sendable {
     @Sendable func openAPIDocument(request: Request, context: WebhookRequestContext) async throws -> Response {
         Response(
             status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml))
+            body: .init(byteBuffer: Self.openAPIDocumentBytes)
         )
     }
+
+    /// `Resources/openapi.yaml`, embedded at build time; one buffer shared by every answer.
+    private static let openAPIDocumentBytes = ByteBuffer(bytes: PackageResources.openapi_yaml)
 
     /// `GET /health`: 200 while the process serves HTTP.
     @Sendable func health(request: Request, context: WebhookRequestContext) async throws -> ProbeResponse {
