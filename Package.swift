@@ -66,7 +66,10 @@ let package = Package(
         // The DynamoDB store: the spec's items on the DynamoDB client, behind `MessageStore`.
         .target(
             name: "DynamoDBMessageStore",
-            dependencies: ["DynamoDB", "MessageStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DynamoDB", "MessageStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The HTTP service: configuration, routes, validation, auth, errors, logging.
@@ -76,7 +79,6 @@ let package = Package(
                 "JSON",
                 "MessageStore",
                 "SQLiteMessageStore",
-                "DynamoDB",
                 "DynamoDBMessageStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -79,10 +79,11 @@ struct CreateTable: AsyncParsableCommand {
             throw ValidationError("Give --table, or set DYNAMODB_TABLE.")
         }
         let region = environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
-        let client = try makeDynamoDBClient(
-            region: region, endpoint: DynamoDBClient.Configuration.endpointOverride(in: environment), awsEnvironment: environment,
-            logger: Logger(label: "qualia-webhook")
+        let settings = DynamoDBMessageStore.Settings(
+            tableName: table, region: region, endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: environment),
+            awsEnvironment: environment
         )
+        let client = try DynamoDBMessageStore.makeClient(settings, logger: Logger(label: "qualia-webhook"))
         do {
             let created = try await DynamoDBMessageStore.createTableIfMissing(table, client: client)
             print(created ? "Created table \(table) in \(region); it is ACTIVE." : "Table \(table) already exists in \(region); it is ACTIVE.")

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import DynamoDB
 import DynamoDBMessageStore
 import HTTPTypes
 import Hummingbird
@@ -65,31 +64,10 @@ public func openStore(_ configuration: AppConfiguration, logger: Logger) async t
     case .sqlite:
         return try await SQLiteMessageStore.open(.init(path: configuration.sqlitePath), logger: logger)
     case .dynamodb:
-        let client = try makeDynamoDBClient(
-            region: configuration.awsRegion, endpoint: configuration.dynamoDBEndpoint, awsEnvironment: configuration.awsEnvironment,
-            logger: logger
+        let settings = DynamoDBMessageStore.Settings(
+            tableName: configuration.dynamoDBTable ?? "", region: configuration.awsRegion, endpoint: configuration.dynamoDBEndpoint,
+            awsEnvironment: configuration.awsEnvironment
         )
-        let tableName = configuration.dynamoDBTable ?? ""
-        let store = DynamoDBMessageStore(configuration: .init(tableName: tableName), client: client, logger: logger)
-        do {
-            try await store.checkReadiness()
-            logger.info("DynamoDB store ready", metadata: ["table": .string(tableName), "region": .string(configuration.awsRegion)])
-        } catch {
-            // Start anyway: requests answer 503 until the table answers, and /ready says so.
-            logger.warning("DynamoDB table is not ready", metadata: ["table": .string(tableName), "error": .string("\(error)")])
-        }
-        return store
+        return try await DynamoDBMessageStore.open(settings, logger: logger)
     }
-}
-
-/// A DynamoDB client for a region and endpoint, with credentials from the AWS SDKs' chain
-/// (cached, and refreshed before temporary credentials expire).
-/// - Parameters:
-///   - endpoint: An endpoint other than the region's, or `nil`.
-///   - awsEnvironment: The variables the credential chain reads.
-public func makeDynamoDBClient(region: String, endpoint: String?, awsEnvironment: [String: String], logger: Logger) throws -> DynamoDBClient {
-    let chain = CredentialProviderChain.default(environment: awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
-    return try DynamoDBClient(
-        configuration: .init(region: region, endpoint: endpoint), credentialProvider: CachingCredentialProvider(chain), logger: logger
-    )
 }

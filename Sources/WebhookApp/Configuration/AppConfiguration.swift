@@ -1,4 +1,4 @@
-import DynamoDB
+import DynamoDBMessageStore
 import Foundation
 import HTTPTypes
 import Logging
@@ -202,7 +202,7 @@ public struct AppConfiguration: Sendable {
             sqlitePath: sqlitePath,
             awsRegion: awsRegion,
             dynamoDBTable: dynamoDBTable,
-            dynamoDBEndpoint: DynamoDBClient.Configuration.endpointOverride(in: environment),
+            dynamoDBEndpoint: DynamoDBMessageStore.Settings.endpointOverride(in: environment),
             awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
             maxBodyBytes: maxBodyBytes,
             listingCacheBytes: listingCacheBytes,

@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import DynamoDB
+import Logging
+import MessageStore
+
+extension DynamoDBMessageStore {
+    /// Where the table is and how to reach it, as an operator configures it. The store owns
+    /// its wiring (client, endpoint override, credential chain), so the HTTP service and the
+    /// command line need nothing of the DynamoDB client.
+    public struct Settings: Sendable, Hashable {
+        /// `DYNAMODB_TABLE`.
+        public var tableName: String
+        /// `AWS_REGION`, such as `us-east-1`.
+        public var region: String
+        /// An endpoint other than the region's (a local moto server, say), or `nil`.
+        public var endpoint: String?
+        /// The `AWS_*` variables (and `HOME`) that the credential chain reads.
+        public var awsEnvironment: [String: String]
+
+        /// Creates settings.
+        public init(tableName: String, region: String, endpoint: String? = nil, awsEnvironment: [String: String] = [:]) {
+            self.tableName = tableName
+            self.region = region
+            self.endpoint = endpoint
+            self.awsEnvironment = awsEnvironment
+        }
+
+        /// The endpoint that the AWS SDKs' variables choose: `AWS_ENDPOINT_URL_DYNAMODB`, then
+        /// `AWS_ENDPOINT_URL`; `nil` for the region's own.
+        public static func endpointOverride(in environment: [String: String]) -> String? {
+            DynamoDBClient.Configuration.endpointOverride(in: environment)
+        }
+    }
+
+    /// A client for the settings' region and endpoint, with credentials from the AWS SDKs'
+    /// chain (cached, and refreshed before temporary credentials expire). Its owner shuts it down.
+    /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
+    public static func makeClient(_ settings: Settings, logger: Logger) throws -> DynamoDBClient {
+        let chain = CredentialProviderChain.default(environment: settings.awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
+        return try DynamoDBClient(
+            configuration: .init(region: settings.region, endpoint: settings.endpoint), credentialProvider: CachingCredentialProvider(chain),
+            logger: logger
+        )
+    }
+
+    /// Opens the store over a client of its own. It starts even while the table does not
+    /// answer: requests answer 503 until it does, and `/ready` says so.
+    /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
+    public static func open(_ settings: Settings, logger: Logger) async throws -> DynamoDBMessageStore {
+        let store = DynamoDBMessageStore(configuration: .init(tableName: settings.tableName), client: try makeClient(settings, logger: logger), logger: logger)
+        do {
+            try await store.checkReadiness()
+            logger.info("DynamoDB store ready", metadata: ["table": .string(settings.tableName), "region": .string(settings.region)])
+        } catch {
+            logger.warning("DynamoDB table is not ready", metadata: ["table": .string(settings.tableName), "error": .string("\(error)")])
+        }
+        return store
+    }
+}
