@@ -44,8 +44,8 @@ struct Serve: AsyncParsableCommand {
             logger.info(
                 "Starting qualia-webhook",
                 metadata: [
-                    "host": .string(configuration.host), "port": .stringConvertible(configuration.port),
-                    "store": .string(configuration.store.rawValue),
+                    "host": .string(configuration.http.host), "port": .stringConvertible(configuration.http.port),
+                    "store": .string(configuration.store.name),
                 ]
             )
             // SIGTERM and SIGINT stop accepting, let in-flight requests finish (for at most
@@ -53,7 +53,7 @@ struct Serve: AsyncParsableCommand {
             var group = ServiceGroupConfiguration(
                 services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             )
-            group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+            group.maximumGracefulShutdownDuration = configuration.http.shutdownTimeout
             try await ServiceGroup(configuration: group).run()
             logger.info("qualia-webhook stopped")
         } catch {
@@ -74,15 +74,13 @@ struct CreateTable: AsyncParsableCommand {
     var table: String?
 
     func run() async throws {
-        let environment = try AppConfiguration.environment()
-        guard let table = table ?? environment["DYNAMODB_TABLE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw ValidationError("Give --table, or set DYNAMODB_TABLE.")
+        let settings: DynamoDBMessageStore.Settings
+        do {
+            settings = try AppConfiguration.Store.dynamoDBSettings(environment: try AppConfiguration.environment(), tableName: table)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.problems.joined(separator: "; ") + " (or give --table)")
         }
-        let region = environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
-        let settings = DynamoDBMessageStore.Settings(
-            tableName: table, region: region, endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: environment),
-            awsEnvironment: environment
-        )
+        let (table, region) = (settings.tableName, settings.region)
         let client = try DynamoDBMessageStore.makeClient(settings, logger: Logger(label: "qualia-webhook"))
         do {
             let created = try await DynamoDBMessageStore.createTableIfMissing(table, client: client)
@@ -117,7 +115,8 @@ struct SendTest: AsyncParsableCommand {
 
     func run() async throws {
         let environment = (try? AppConfiguration.environment()) ?? ProcessInfo.processInfo.environment
-        guard let user = user ?? environment["WEBHOOK_USERNAME"], let password = password ?? environment["WEBHOOK_PASSWORD"] else {
+        let fromEnvironment = AppConfiguration.Auth.webhookUser(in: environment)
+        guard let user = user ?? fromEnvironment.username, let password = password ?? fromEnvironment.password else {
             throw ValidationError("Give --user and --password, or set WEBHOOK_USERNAME and WEBHOOK_PASSWORD.")
         }
         let runner = SendTestRunner(baseURL: url, credentials: BasicCredentials(username: user, password: password), orderID: orderId)

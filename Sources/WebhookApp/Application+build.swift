@@ -24,19 +24,18 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     router.add(middleware: ErrorMiddleware())
 
     HealthController(store: store).addRoutes(to: router)
-    let limiter = AuthFailureLimiter(
-        policy: .init(limit: configuration.authFailureLimit, window: configuration.authFailureWindow, lockout: configuration.authLockout)
-    )
+    let auth = configuration.auth
+    let limiter = AuthFailureLimiter(policy: .init(limit: auth.failureLimit, window: auth.failureWindow, lockout: auth.lockout))
     let webhook = router.group("webhook")
         .add(
             middleware: BasicAuthMiddleware(
-                verifier: CredentialVerifier(accepting: [configuration.credentials] + (configuration.previousCredentials.map { [$0] } ?? [])),
+                verifier: CredentialVerifier(accepting: [auth.credentials] + (auth.previousCredentials.map { [$0] } ?? [])),
                 limiter: limiter,
-                clientAddressHeader: configuration.clientAddressHeader.flatMap { HTTPField.Name($0) }
+                clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) }
             )
         )
     MessageController(
-        store: store, maxBodyBytes: configuration.maxBodyBytes, listingCache: ListingCache(capacity: configuration.listingCacheBytes)
+        store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes)
     ).addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
 
@@ -47,10 +46,10 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
                 additionalChannelHandlers: [HTTPConnectionGuard(logger: logger)],
                 // From the last byte read or answer written; so a client that sends nothing,
                 // half a head or half a body is cut off, while a steady upload is not.
-                idleTimeout: .seconds(Int64(configuration.idleTimeout.components.seconds))
+                idleTimeout: .seconds(Int64(configuration.http.idleTimeout.components.seconds))
             )
         ),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "qualia-webhook"),
+        configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
         // Services stop in reverse order: the server drains first, then the store closes.
         services: [MessageStoreService(store: store, logger: logger)],
         logger: logger
@@ -61,13 +60,9 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
 /// - Throws: ``MessageStoreError`` when it cannot be opened.
 public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> any MessageStore {
     switch configuration.store {
-    case .sqlite:
-        return try await SQLiteMessageStore.open(.init(path: configuration.sqlitePath), logger: logger)
-    case .dynamodb:
-        let settings = DynamoDBMessageStore.Settings(
-            tableName: configuration.dynamoDBTable ?? "", region: configuration.awsRegion, endpoint: configuration.dynamoDBEndpoint,
-            awsEnvironment: configuration.awsEnvironment
-        )
+    case .sqlite(let path):
+        return try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+    case .dynamoDB(let settings):
         return try await DynamoDBMessageStore.open(settings, logger: logger)
     }
 }

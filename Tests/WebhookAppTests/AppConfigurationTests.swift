@@ -1,3 +1,4 @@
+import DynamoDBMessageStore
 import Logging
 import Testing
 
@@ -8,32 +9,43 @@ import Testing
 
     @Test func defaultsFollowTheSpecsExamples() throws {
         let configuration = try AppConfiguration(environment: credentials)
-        #expect(configuration.credentials == BasicCredentials(username: "u", password: "p"))
-        #expect(configuration.host == "127.0.0.1")
-        #expect(configuration.port == 8000)
-        #expect(configuration.store == .sqlite)
-        #expect(configuration.sqlitePath == "data/messages.sqlite")
-        #expect(configuration.awsRegion == "us-east-1")
-        #expect(configuration.maxBodyBytes == 262_144)
-        #expect(configuration.listingCacheBytes == 8 * 1024 * 1024)
+        #expect(configuration.auth.credentials == BasicCredentials(username: "u", password: "p"))
+        #expect(configuration.auth.failureLimit == 10 && configuration.auth.lockout == .seconds(300))
+        #expect(configuration.http.host == "127.0.0.1")
+        #expect(configuration.http.port == 8000)
+        #expect(configuration.store == .sqlite(path: "data/messages.sqlite"))
+        #expect(configuration.http.maxBodyBytes == 262_144)
+        #expect(configuration.http.listingCacheBytes == 8 * 1024 * 1024)
+        #expect(configuration.http.idleTimeout == .seconds(60))
         #expect(configuration.logLevel == .info)
+        let dynamoDB = try AppConfiguration.Store.dynamoDBSettings(environment: [:], tableName: "messages")
+        #expect(dynamoDB.region == "us-east-1" && dynamoDB.endpoint == nil)
     }
 
     @Test func readsEveryVariable() throws {
         let configuration = try AppConfiguration(environment: credentials.merging([
-            "HOST": "0.0.0.0", "PORT": "9000", "STORE": "dynamodb", "SQLITE_PATH": "/var/lib/q.sqlite",
-            "AWS_REGION": "eu-west-1", "DYNAMODB_TABLE": "messages", "MAX_BODY_BYTES": "65536", "LOG_LEVEL": "DEBUG",
-            "LISTING_CACHE_BYTES": "0",
+            "HOST": "0.0.0.0", "PORT": "9000", "STORE": "dynamodb", "AWS_REGION": "eu-west-1", "DYNAMODB_TABLE": "messages",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "MAX_BODY_BYTES": "65536", "LOG_LEVEL": "DEBUG", "LISTING_CACHE_BYTES": "0",
+            "IDLE_TIMEOUT_SECONDS": "5", "SHUTDOWN_TIMEOUT_SECONDS": "7", "AUTH_FAILURE_LIMIT": "3", "AUTH_FAILURE_WINDOW_SECONDS": "9",
+            "AUTH_LOCKOUT_SECONDS": "11", "CLIENT_ADDRESS_HEADER": "X-Forwarded-For", "WEBHOOK_PASSWORD_PREVIOUS": "old",
         ]) { $1 })
-        #expect(configuration.host == "0.0.0.0")
-        #expect(configuration.port == 9000)
-        #expect(configuration.store == .dynamodb)
-        #expect(configuration.sqlitePath == "/var/lib/q.sqlite")
-        #expect(configuration.awsRegion == "eu-west-1")
-        #expect(configuration.dynamoDBTable == "messages")
-        #expect(configuration.maxBodyBytes == 65536)
-        #expect(configuration.listingCacheBytes == 0)
+        #expect(configuration.http.host == "0.0.0.0")
+        #expect(configuration.http.port == 9000)
+        #expect(configuration.http.maxBodyBytes == 65536)
+        #expect(configuration.http.listingCacheBytes == 0)
+        #expect(configuration.http.idleTimeout == .seconds(5) && configuration.http.shutdownTimeout == .seconds(7))
+        #expect(configuration.auth.failureLimit == 3 && configuration.auth.failureWindow == .seconds(9))
+        #expect(configuration.auth.lockout == .seconds(11) && configuration.auth.clientAddressHeader == "X-Forwarded-For")
+        #expect(configuration.auth.previousCredentials == BasicCredentials(username: "u", password: "old"))
+        guard case .dynamoDB(let settings) = configuration.store else {
+            Issue.record("not the DynamoDB store")
+            return
+        }
+        #expect(settings.tableName == "messages" && settings.region == "eu-west-1" && settings.endpoint == "http://127.0.0.1:5000")
+        #expect(settings.awsEnvironment["AWS_ENDPOINT_URL"] != nil && settings.awsEnvironment["WEBHOOK_PASSWORD"] == nil)
         #expect(configuration.logLevel == .debug)
+        let sqlite = try AppConfiguration(environment: credentials.merging(["SQLITE_PATH": "/var/lib/q.sqlite"]) { $1 })
+        #expect(sqlite.store == .sqlite(path: "/var/lib/q.sqlite"))
     }
 
     @Test func refusesToStartWithoutCredentialsAndListsEveryProblem() {
@@ -52,7 +64,7 @@ import Testing
         ("SQLITE_PATH", "data/x.sqlite\rs3cr3t"), ("DYNAMODB_TABLE", "messages\r\nWEBHOOK_PASSWORD=s3cr3t"),
     ])
     func loggedSettingsAreCheckedAndNeverEchoed(_ name: String, _ value: String) {
-        var environment = credentials.merging(["STORE": "dynamodb", "DYNAMODB_TABLE": "messages"]) { $1 }
+        var environment = credentials.merging(["STORE": name == "SQLITE_PATH" ? "sqlite" : "dynamodb", "DYNAMODB_TABLE": "messages"]) { $1 }
         environment[name] = value
         let error = #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
         #expect(error?.problems.count == 1)
@@ -62,12 +74,14 @@ import Testing
 
     @Test func ordinaryHostsRegionsAndTablesAreAccepted() throws {
         for host in ["0.0.0.0", "::", "[::1]", "localhost", "webhook.internal-1.example.com", "fe80::1%eth0"] {
-            #expect(try AppConfiguration(environment: credentials.merging(["HOST": host]) { $1 }).host == host)
+            #expect(try AppConfiguration(environment: credentials.merging(["HOST": host]) { $1 }).http.host == host)
         }
         let configuration = try AppConfiguration(environment: credentials.merging([
             "AWS_REGION": "ap-southeast-2", "STORE": "dynamodb", "DYNAMODB_TABLE": "qualia_messages-prod.v2",
         ]) { $1 })
-        #expect(configuration.dynamoDBTable == "qualia_messages-prod.v2")
+        #expect(configuration.store == .dynamoDB(.init(
+            tableName: "qualia_messages-prod.v2", region: "ap-southeast-2", awsEnvironment: ["AWS_REGION": "ap-southeast-2"]
+        )))
     }
 
     @Test func dynamoDBNeedsATable() {

@@ -51,9 +51,9 @@ struct AuthFailureBenchmarks {
     @Test func routerCostPerFailingRequest() async throws {
         let requests = 20_000
         for rotation in Self.rotations {
-            var configuration = AppConfiguration(credentials: testCredentials, port: 0)
-            configuration.authFailureLimit = 1_000_000
-            configuration.clientAddressHeader = "X-Forwarded-For"
+            var configuration = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: 0))
+            configuration.auth.failureLimit = 1_000_000
+            configuration.auth.clientAddressHeader = "X-Forwarded-For"
             let logger = Logger(label: "bench") { JSONLogHandler(label: $0, logLevel: .info) { _ in } }
             try await withStore(.sqlite) { store in
                 let app = buildApplication(configuration, store: store, logger: logger)

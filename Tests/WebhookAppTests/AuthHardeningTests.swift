@@ -15,9 +15,9 @@ import Testing
 
     @Test func repeatedFailuresLockOneAddressOutWithoutSlowingOthers() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 3
-            $0.authLockout = .seconds(1)
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.failureLimit = 3
+            $0.auth.lockout = .seconds(1)
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, logs in
             let attacker = "203.0.113.7"
             for _ in 0..<3 {
@@ -43,8 +43,8 @@ import Testing
 
     @Test func aSuccessfulLoginForgetsEarlierFailures() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 3
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.failureLimit = 3
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, _ in
             let wrong = Self.from("192.0.2.1", basicAuthorization("webhook_user", "typo"))
             let right = Self.from("192.0.2.1", validAuthorization)
@@ -59,10 +59,10 @@ import Testing
         let configuration = try AppConfiguration(environment: [
             "WEBHOOK_USERNAME": "webhook_user", "WEBHOOK_PASSWORD": "new-password", "WEBHOOK_PASSWORD_PREVIOUS": "old-password",
         ])
-        #expect(configuration.previousCredentials == BasicCredentials(username: "webhook_user", password: "old-password"))
+        #expect(configuration.auth.previousCredentials == BasicCredentials(username: "webhook_user", password: "old-password"))
         try await withService(.sqlite, configure: {
-            $0.credentials = configuration.credentials
-            $0.previousCredentials = configuration.previousCredentials
+            $0.auth.credentials = configuration.auth.credentials
+            $0.auth.previousCredentials = configuration.auth.previousCredentials
         }) { client, _, _ in
             let current = try await client.postMessage(specExample(), headers: basicAuthorization("webhook_user", "new-password"))
             let previous = try await client.postMessage(specExample(), headers: basicAuthorization("webhook_user", "old-password"))
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func overARealSocketTheLockoutFollowsThePeerAddress() async throws {
-        try await withService(.sqlite, setup: .live, configure: { $0.authFailureLimit = 2 }) { client, _, logs in
+        try await withService(.sqlite, setup: .live, configure: { $0.auth.failureLimit = 2 }) { client, _, logs in
             for _ in 0..<2 {
                 let failed = try await client.getMessages("QO-1", headers: basicAuthorization("webhook_user", "nope"))
                 #expect(failed.status == .unauthorized)
@@ -87,8 +87,8 @@ import Testing
 
     @Test func wrongPasswordsUnderUnknownUserNamesNeverLockOutTheRightCredentials() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 3
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.failureLimit = 3
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, _ in
             // Behind a proxy that is not named, every client has this one address.
             let shared = "10.0.0.1"
@@ -105,8 +105,8 @@ import Testing
 
     @Test func aRequestWithoutAuthorizationCountsAsAnUnknownUserName() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 2
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.failureLimit = 2
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, logs in
             let address = "192.0.2.40"
             for _ in 0..<2 {
@@ -127,9 +127,9 @@ import Testing
 
     @Test func aLookAlikeOfTheConfiguredUserNameIsAnUnknownUserName() async throws {
         try await withService(.sqlite, configure: {
-            $0.credentials = BasicCredentials(username: "Kelvin", password: "webhook_pass")
-            $0.authFailureLimit = 2
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.credentials = BasicCredentials(username: "Kelvin", password: "webhook_pass")
+            $0.auth.failureLimit = 2
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, _ in
             let address = "192.0.2.41"
             // U+212A KELVIN SIGN: equal to "K" as a Swift String, not as bytes.
@@ -143,8 +143,8 @@ import Testing
 
     @Test func failuresNamingTheConfiguredUserLockThatUserAtThatAddressOnly() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 3
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.failureLimit = 3
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, logs in
             let guesser = "203.0.113.9"
             for _ in 0..<3 {
@@ -163,10 +163,10 @@ import Testing
 
     @Test func afterALockoutEndsASuccessForgetsEveryEarlierFailure() async throws {
         try await withService(.sqlite, configure: {
-            $0.authFailureLimit = 3
+            $0.auth.failureLimit = 3
             // Long enough that a busy machine still checks inside the lockout.
-            $0.authLockout = .seconds(3)
-            $0.clientAddressHeader = "X-Forwarded-For"
+            $0.auth.lockout = .seconds(3)
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, _ in
             let wrong = Self.from("192.0.2.50", basicAuthorization("webhook_user", "typo"))
             let right = Self.from("192.0.2.50", validAuthorization)
@@ -196,7 +196,7 @@ import Testing
     }
 
     @Test func forwardedRequestsWithAClientAddressHeaderAreNotWarnedAbout() async throws {
-        try await withService(.sqlite, configure: { $0.clientAddressHeader = "X-Forwarded-For" }) { client, _, logs in
+        try await withService(.sqlite, configure: { $0.auth.clientAddressHeader = "X-Forwarded-For" }) { client, _, logs in
             let response = try await client.getMessages("QO-1", headers: Self.from("192.0.2.1", validAuthorization))
             #expect(response.status == .ok)
             #expect(!logs.lines.contains { $0.contains("CLIENT_ADDRESS_HEADER") })

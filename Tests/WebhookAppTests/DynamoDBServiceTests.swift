@@ -30,7 +30,7 @@ import Testing
         )
         let store = DynamoDBMessageStore(configuration: .init(tableName: "messages"), client: client, logger: Logger(label: "test"))
         let logs = LogCapture()
-        let app = buildApplication(AppConfiguration(credentials: testCredentials), store: store, logger: logs.logger())
+        let app = buildApplication(AppConfiguration(auth: .init(credentials: testCredentials)), store: store, logger: logs.logger())
         try await app.test(.router) { (client) async throws -> Void in
             let started = ContinuousClock.now
             let response = try await client.postMessage(specExample())
@@ -106,7 +106,7 @@ import Testing
             let store = DynamoDBMessageStore(
                 configuration: .init(tableName: "messages", operationTimeout: budget), client: client, logger: Logger(label: "test")
             )
-            let app = buildApplication(AppConfiguration(credentials: testCredentials), store: store, logger: LogCapture().logger())
+            let app = buildApplication(AppConfiguration(auth: .init(credentials: testCredentials)), store: store, logger: LogCapture().logger())
             try await app.test(.router) { (client) async throws -> Void in
                 for request in ["POST", "GET", "ready"] {
                     let started = ContinuousClock.now
@@ -136,7 +136,11 @@ import Testing
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
         ]
         let configuration = try AppConfiguration(environment: environment)
-        #expect(configuration.dynamoDBEndpoint == MotoServer.endpoint)
+        guard case .dynamoDB(let settings) = configuration.store else {
+            Issue.record("not the DynamoDB store")
+            return
+        }
+        #expect(settings.endpoint == MotoServer.endpoint)
         let app = try await buildApplication(configuration, logger: Logger(label: "test"))
         try await app.test(.router) { (client) async throws -> Void in
             #expect(try await client.execute(uri: "/ready", method: .get).status == .ok)

@@ -110,7 +110,7 @@ struct BodyFuzzer {
     @Test(arguments: StoreUnderTest.available)
     func noBodyMakesTheServiceAnswer5xx(_ kind: StoreUnderTest) async throws {
         let seed = BodyFuzzer.seed
-        try await withService(kind, configure: { $0.authFailureLimit = 1_000_000 }) { client, _, _ in
+        try await withService(kind, configure: { $0.auth.failureLimit = 1_000_000 }) { client, _, _ in
             var fuzzer = BodyFuzzer(random: SeededGenerator(seed: seed))
             var statuses: [Int: Int] = [:]
             for _ in 0..<600 {

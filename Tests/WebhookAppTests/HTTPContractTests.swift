@@ -222,7 +222,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func aBodyOverTheLimitIs413(_ kind: StoreUnderTest) async throws {
-        try await withService(kind, configure: { $0.maxBodyBytes = 4096 }) { client, _, _ in
+        try await withService(kind, configure: { $0.http.maxBodyBytes = 4096 }) { client, _, _ in
             var payload = specExample()
             payload["text"] = String(repeating: "x", count: 5000)
             let response = try await client.postMessage(payload)
@@ -236,7 +236,7 @@ import Testing
     @Test(arguments: StoreUnderTest.available)
     func everyWebhookRouteNeedsValidCredentials(_ kind: StoreUnderTest) async throws {
         // 14 failures from one address: keep the lockout (tested on its own) out of the way.
-        try await withService(kind, configure: { $0.authFailureLimit = 1000 }) { client, store, logs in
+        try await withService(kind, configure: { $0.auth.failureLimit = 1000 }) { client, store, logs in
             let attempts: [HTTPFields] = [
                 [:],
                 basicAuthorization("webhook_user", "wrong"),
@@ -259,7 +259,7 @@ import Testing
     }
 
     @Test func theBasicSchemeIsCaseInsensitiveAndOnlyBasicIsAccepted() async throws {
-        try await withService(.sqlite, configure: { $0.authFailureLimit = 1000 }) { client, _, _ in
+        try await withService(.sqlite, configure: { $0.auth.failureLimit = 1000 }) { client, _, _ in
             let token = Data("webhook_user:webhook_pass".utf8).base64EncodedString()
             for accepted in ["basic \(token)", "BASIC \(token)", "bAsIc   \(token)", "Basic \(token)\t "] {
                 let response = try await client.getMessages("QO-123456", headers: [.authorization: accepted])
@@ -378,7 +378,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func theLargestValidMessageIsStoredWholeAndFitsADynamoDBItem(_ kind: StoreUnderTest) async throws {
-        try await withService(kind, configure: { $0.maxBodyBytes = 1024 * 1024 }) { client, _, _ in
+        try await withService(kind, configure: { $0.http.maxBodyBytes = 1024 * 1024 }) { client, _, _ in
             let payload = Self.largestPayload()
             let response = try await client.postMessage(payload)
             #expect(response.status == .ok, "\(response.text.prefix(300))")

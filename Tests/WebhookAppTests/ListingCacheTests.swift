@@ -17,7 +17,7 @@ import Testing
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.path("m.sqlite")
-        let configuration = AppConfiguration(credentials: testCredentials, port: 0)
+        let configuration = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: 0))
         let logger = Logger(label: "test")
         let first = buildApplication(configuration, store: try await SQLiteMessageStore.open(.init(path: path), logger: logger), logger: logger)
         let second = buildApplication(configuration, store: try await SQLiteMessageStore.open(.init(path: path), logger: logger), logger: logger)

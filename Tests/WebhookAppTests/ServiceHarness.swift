@@ -47,7 +47,7 @@ func withService(
     configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, any MessageStore, LogCapture) async throws -> Void
 ) async throws {
-    var configuration = AppConfiguration(credentials: testCredentials, port: 0)
+    var configuration = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: 0))
     configure(&configuration)
     let logs = LogCapture()
     try await withStore(kind, options: options) { store in

@@ -3,215 +3,239 @@ import Foundation
 import HTTPTypes
 import Logging
 
-/// Everything the service reads from its environment, checked once at start-up.
+/// Everything the service reads from its environment, in groups, checked once at start-up.
 ///
 /// Read from the process environment and a `.env` file in the working directory; the
 /// environment wins. The variable names are an interface: deployment scripts rely on them.
+/// Each group reads its own variables and writes its defaults once (its initializer's), so a
+/// subcommand that needs one group (`create-table` the store's) reads just that group.
 public struct AppConfiguration: Sendable {
-    /// Which store keeps the messages.
-    public enum StoreKind: String, Sendable, CaseIterable {
-        /// The embedded SQLite file (the default).
-        case sqlite
-        /// An Amazon DynamoDB table.
-        case dynamodb
-    }
-
-    /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD` (required): the HTTP Basic credentials that
-    /// Qualia and readers must present.
-    public var credentials: BasicCredentials
-    /// `WEBHOOK_PASSWORD_PREVIOUS` (and `WEBHOOK_USERNAME_PREVIOUS`, default the current user
-    /// name): a second accepted pair while credentials rotate, so no delivery is refused
-    /// between changing the service and changing Qualia.
-    public var previousCredentials: BasicCredentials?
-    /// `AUTH_FAILURE_LIMIT`: failed authentications from one address, within the window,
-    /// that lock it out. Default 10.
-    public var authFailureLimit: Int
-    /// `AUTH_FAILURE_WINDOW_SECONDS`: how far back failures count. Default 60.
-    public var authFailureWindow: Duration
-    /// `AUTH_LOCKOUT_SECONDS`: how long a locked-out address gets 429. Default 300.
-    public var authLockout: Duration
-    /// `CLIENT_ADDRESS_HEADER`: a header that names the client behind a proxy or load
-    /// balancer, such as `X-Forwarded-For` (its last address is used). Default: none, the
-    /// connection's peer address. Set it only when a proxy always sets that header.
-    public var clientAddressHeader: String?
-    /// `HOST`: the address to listen on. Default `127.0.0.1`; use `0.0.0.0` in a container.
-    public var host: String
-    /// `PORT`: the TCP port to listen on. Default `8000`.
-    public var port: Int
-    /// `STORE`: `sqlite` (default) or `dynamodb`.
-    public var store: StoreKind
-    /// `SQLITE_PATH`: the SQLite database file. Default `data/messages.sqlite`; its folder is
-    /// created on start.
-    public var sqlitePath: String
-    /// `AWS_REGION`: the DynamoDB table's region. Default `us-east-1`.
-    public var awsRegion: String
-    /// `DYNAMODB_TABLE`: the DynamoDB table's name; required with `STORE=dynamodb`.
-    public var dynamoDBTable: String?
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`: a DynamoDB endpoint other than
-    /// the region's, such as a local moto server.
-    public var dynamoDBEndpoint: String?
-    /// The `AWS_*` variables (and `HOME`) that the credential chain reads: `AWS_ACCESS_KEY_ID`,
-    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE`, `AWS_SHARED_CREDENTIALS_FILE`,
-    /// `AWS_CONFIG_FILE`, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`/`_FULL_URI`,
-    /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`/`_FILE`, `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
-    /// `AWS_EC2_METADATA_DISABLED`.
-    public var awsEnvironment: [String: String]
-    /// `MAX_BODY_BYTES`: the largest request body accepted, in bytes. Default 262144 (256 KiB).
-    public var maxBodyBytes: Int
-    /// `LISTING_CACHE_BYTES`: how many bytes of encoded `GET` answers to keep while their
-    /// order is unchanged (checked against the store on every request). Default 8388608
-    /// (8 MiB); 0 turns the cache off.
-    public var listingCacheBytes: Int
-    /// `IDLE_TIMEOUT_SECONDS`: how long a connection may send nothing (between requests, or
-    /// inside a request's head or body) before it is closed. Default 60. A request cut off
-    /// this way is never stored or acknowledged.
-    public var idleTimeout: Duration
-    /// `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM, how long in-flight requests may take to finish
-    /// before they are cut off. Default 25 (under the usual 30 s before an orchestrator kills).
-    public var shutdownTimeout: Duration
+    /// How the service listens and serves HTTP.
+    public var http: HTTP
+    /// Who may call it, and how failed attempts are counted.
+    public var auth: Auth
+    /// Where messages are kept.
+    public var store: Store
     /// `LOG_LEVEL`: `trace`, `debug`, `info` (default), `notice`, `warning`, `error` or `critical`.
     public var logLevel: Logger.Level
 
     /// Creates a configuration directly (tests build their own).
-    public init(
-        credentials: BasicCredentials,
-        previousCredentials: BasicCredentials? = nil,
-        authFailureLimit: Int = 10,
-        authFailureWindow: Duration = .seconds(60),
-        authLockout: Duration = .seconds(300),
-        clientAddressHeader: String? = nil,
-        host: String = "127.0.0.1",
-        port: Int = 8000,
-        store: StoreKind = .sqlite,
-        sqlitePath: String = "data/messages.sqlite",
-        awsRegion: String = "us-east-1",
-        dynamoDBTable: String? = nil,
-        dynamoDBEndpoint: String? = nil,
-        awsEnvironment: [String: String] = [:],
-        maxBodyBytes: Int = 256 * 1024,
-        listingCacheBytes: Int = 8 * 1024 * 1024,
-        idleTimeout: Duration = .seconds(60),
-        shutdownTimeout: Duration = .seconds(25),
-        logLevel: Logger.Level = .info
-    ) {
-        self.credentials = credentials
-        self.previousCredentials = previousCredentials
-        self.authFailureLimit = authFailureLimit
-        self.authFailureWindow = authFailureWindow
-        self.authLockout = authLockout
-        self.clientAddressHeader = clientAddressHeader
-        self.host = host
-        self.port = port
+    public init(auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info) {
+        self.http = http
+        self.auth = auth
         self.store = store
-        self.sqlitePath = sqlitePath
-        self.awsRegion = awsRegion
-        self.dynamoDBTable = dynamoDBTable
-        self.dynamoDBEndpoint = dynamoDBEndpoint
-        self.awsEnvironment = awsEnvironment
-        self.maxBodyBytes = maxBodyBytes
-        self.listingCacheBytes = listingCacheBytes
-        self.idleTimeout = idleTimeout
-        self.shutdownTimeout = shutdownTimeout
         self.logLevel = logLevel
     }
 
     /// Reads the configuration from variables, reporting every missing or bad one at once.
     /// - Throws: ``ConfigurationError``.
     public init(environment: [String: String]) throws {
-        var problems: [String] = []
-        func value(_ name: String) -> String? {
-            guard let value = environment[name], !value.isEmpty else { return nil }
-            return value
-        }
-        func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
-            guard let text = value(name) else { return defaultValue }
-            guard let number = Int(text), range.contains(number) else {
-                problems.append("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-                return defaultValue
-            }
-            return number
-        }
-
-        let username = value("WEBHOOK_USERNAME")
-        let password = value("WEBHOOK_PASSWORD")
-        if username == nil { problems.append("WEBHOOK_USERNAME is not set") }
-        if password == nil { problems.append("WEBHOOK_PASSWORD is not set") }
-
-        let port = integer("PORT", default: 8000, in: 0...65535)
-        let shutdownTimeout = integer("SHUTDOWN_TIMEOUT_SECONDS", default: 25, in: 1...3600)
-        let idleTimeout = integer("IDLE_TIMEOUT_SECONDS", default: 60, in: 1...3600)
-        let authFailureLimit = integer("AUTH_FAILURE_LIMIT", default: 10, in: 1...1_000_000)
-        let authFailureWindow = integer("AUTH_FAILURE_WINDOW_SECONDS", default: 60, in: 1...86_400)
-        let authLockout = integer("AUTH_LOCKOUT_SECONDS", default: 300, in: 1...86_400)
-        let clientAddressHeader = value("CLIENT_ADDRESS_HEADER")
-        if let clientAddressHeader, HTTPField.Name(clientAddressHeader) == nil {
-            problems.append("CLIENT_ADDRESS_HEADER is not a valid header name")
-        }
-        let maxBodyBytes = integer("MAX_BODY_BYTES", default: 256 * 1024, in: 1024...(16 * 1024 * 1024))
-        let listingCacheBytes = integer("LISTING_CACHE_BYTES", default: 8 * 1024 * 1024, in: 0...(1024 * 1024 * 1024))
-
-        // Settings that are logged at start-up must hold only what their names promise, so
-        // that a broken `.env` line can never carry a secret into the log through them.
-        let host = value("HOST") ?? "127.0.0.1"
-        if !Self.isHostName(host) { problems.append("HOST must be an IP address or a host name") }
-        let sqlitePath = value("SQLITE_PATH") ?? "data/messages.sqlite"
-        if sqlitePath.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            problems.append("SQLITE_PATH must not contain control characters")
-        }
-        let awsRegion = value("AWS_REGION") ?? "us-east-1"
-        if !Self.isRegionName(awsRegion) { problems.append("AWS_REGION must be a region name such as us-east-1") }
-
-        var store = StoreKind.sqlite
-        if let name = value("STORE") {
-            if let kind = StoreKind(rawValue: name.lowercased()) {
-                store = kind
-            } else {
-                problems.append("STORE must be \"sqlite\" or \"dynamodb\"")
-            }
-        }
-        let dynamoDBTable = value("DYNAMODB_TABLE")
-        if store == .dynamodb && dynamoDBTable == nil {
-            problems.append("DYNAMODB_TABLE is not set, and STORE=dynamodb needs it")
-        }
-        if let dynamoDBTable, !Self.isTableName(dynamoDBTable) {
-            problems.append("DYNAMODB_TABLE must be 3 to 255 letters, digits, '_', '-' or '.'")
-        }
-
+        var reader = EnvironmentReader(environment)
+        let http = HTTP(reading: &reader)
+        let auth = Auth.read(&reader)
+        let store = Store.read(&reader)
         var logLevel = Logger.Level.info
-        if let name = value("LOG_LEVEL") {
+        if let name = reader.value("LOG_LEVEL") {
             if let level = Logger.Level(rawValue: name.lowercased()) {
                 logLevel = level
             } else {
-                problems.append("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                reader.fail("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        guard reader.problems.isEmpty, let auth else { throw ConfigurationError(problems: reader.problems) }
+        self.init(auth: auth, http: http, store: store, logLevel: logLevel)
+    }
+
+    /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).
+    /// - Throws: ``DotEnv/ParseError`` when the file exists but cannot be read.
+    public static func environment(
+        dotEnvPath: String = ".env",
+        processEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [String: String] {
+        try DotEnv.load(path: dotEnvPath).merging(processEnvironment) { _, fromProcess in fromProcess }
+    }
+}
+
+extension AppConfiguration {
+    /// How the service listens and serves HTTP.
+    public struct HTTP: Sendable {
+        /// `HOST`: the address to listen on. Default `127.0.0.1`; `0.0.0.0` in a container.
+        /// Checked to be a host name or address, since the start-up log shows it.
+        public var host: String
+        /// `PORT`: the TCP port. Default `8000`.
+        public var port: Int
+        /// `MAX_BODY_BYTES`: the largest request body accepted. Default 262144 (256 KiB).
+        public var maxBodyBytes: Int
+        /// `IDLE_TIMEOUT_SECONDS`: how long a connection may send nothing (between requests, or
+        /// inside a request's head or body) before it is closed. Default 60. A request cut off
+        /// this way is never stored or acknowledged.
+        public var idleTimeout: Duration
+        /// `SHUTDOWN_TIMEOUT_SECONDS`: on SIGTERM, how long in-flight requests may take to
+        /// finish before they are cut off. Default 25 (under the usual 30 s before a kill).
+        public var shutdownTimeout: Duration
+        /// `LISTING_CACHE_BYTES`: bytes of encoded `GET` answers kept while their order is
+        /// unchanged (checked against the store on every request). Default 8388608 (8 MiB);
+        /// 0 turns the cache off.
+        public var listingCacheBytes: Int
+
+        /// Creates HTTP settings; the defaults are the service's.
+        public init(
+            host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 256 * 1024, idleTimeout: Duration = .seconds(60),
+            shutdownTimeout: Duration = .seconds(25), listingCacheBytes: Int = 8 * 1024 * 1024
+        ) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.idleTimeout = idleTimeout
+            self.shutdownTimeout = shutdownTimeout
+            self.listingCacheBytes = listingCacheBytes
+        }
+
+        init(reading reader: inout EnvironmentReader) {
+            let defaults = HTTP()
+            self.init(
+                host: reader.checked("HOST", default: defaults.host, rule: "an IP address or a host name", AppConfiguration.isHostName),
+                port: reader.integer("PORT", default: defaults.port, in: 0...65535),
+                maxBodyBytes: reader.integer("MAX_BODY_BYTES", default: defaults.maxBodyBytes, in: 1024...(16 * 1024 * 1024)),
+                idleTimeout: reader.seconds("IDLE_TIMEOUT_SECONDS", default: defaults.idleTimeout, in: 1...3600),
+                shutdownTimeout: reader.seconds("SHUTDOWN_TIMEOUT_SECONDS", default: defaults.shutdownTimeout, in: 1...3600),
+                listingCacheBytes: reader.integer("LISTING_CACHE_BYTES", default: defaults.listingCacheBytes, in: 0...(1024 * 1024 * 1024))
+            )
+        }
+    }
+
+    /// Who may call the service, and how failed attempts are counted.
+    public struct Auth: Sendable {
+        /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD` (required): the HTTP Basic credentials that
+        /// Qualia and readers must present.
+        public var credentials: BasicCredentials
+        /// `WEBHOOK_PASSWORD_PREVIOUS` (and `WEBHOOK_USERNAME_PREVIOUS`, default the current user
+        /// name): a second accepted pair while credentials rotate, so no delivery is refused
+        /// between changing the service and changing Qualia.
+        public var previousCredentials: BasicCredentials?
+        /// `AUTH_FAILURE_LIMIT`: failed authentications within the window that lock out one
+        /// client address for one user name. Default 10.
+        public var failureLimit: Int
+        /// `AUTH_FAILURE_WINDOW_SECONDS`: how long failures count, from the first. Default 60.
+        public var failureWindow: Duration
+        /// `AUTH_LOCKOUT_SECONDS`: how long a lockout answers 429. Default 300.
+        public var lockout: Duration
+        /// `CLIENT_ADDRESS_HEADER`: a header that names the client behind a proxy or load
+        /// balancer, such as `X-Forwarded-For` (its last address is used). Default: none, the
+        /// connection's peer address. Set it only when a proxy always sets that header.
+        public var clientAddressHeader: String?
+
+        /// Creates auth settings; the defaults are the service's.
+        public init(
+            credentials: BasicCredentials, previousCredentials: BasicCredentials? = nil, failureLimit: Int = 10,
+            failureWindow: Duration = .seconds(60), lockout: Duration = .seconds(300), clientAddressHeader: String? = nil
+        ) {
+            self.credentials = credentials
+            self.previousCredentials = previousCredentials
+            self.failureLimit = failureLimit
+            self.failureWindow = failureWindow
+            self.lockout = lockout
+            self.clientAddressHeader = clientAddressHeader
+        }
+
+        /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD`, each when set (`send-test` fills in
+        /// what its options do not give).
+        public static func webhookUser(in environment: [String: String]) -> (username: String?, password: String?) {
+            let reader = EnvironmentReader(environment)
+            return (reader.value("WEBHOOK_USERNAME"), reader.value("WEBHOOK_PASSWORD"))
+        }
+
+        /// The auth settings, or `nil` (with the reasons among the reader's problems) when the
+        /// credentials are missing.
+        static func read(_ reader: inout EnvironmentReader) -> Auth? {
+            let (username, password) = webhookUser(in: reader.environment)
+            if username == nil { reader.fail("WEBHOOK_USERNAME is not set") }
+            if password == nil { reader.fail("WEBHOOK_PASSWORD is not set") }
+            let clientAddressHeader = reader.value("CLIENT_ADDRESS_HEADER")
+            if let clientAddressHeader, HTTPField.Name(clientAddressHeader) == nil {
+                reader.fail("CLIENT_ADDRESS_HEADER is not a valid header name")
+            }
+            guard let username, let password else { return nil }
+            let credentials = BasicCredentials(username: username, password: password)
+            let defaults = Auth(credentials: credentials)
+            return Auth(
+                credentials: credentials,
+                previousCredentials: reader.value("WEBHOOK_PASSWORD_PREVIOUS").map {
+                    BasicCredentials(username: reader.value("WEBHOOK_USERNAME_PREVIOUS") ?? credentials.username, password: $0)
+                },
+                failureLimit: reader.integer("AUTH_FAILURE_LIMIT", default: defaults.failureLimit, in: 1...1_000_000),
+                failureWindow: reader.seconds("AUTH_FAILURE_WINDOW_SECONDS", default: defaults.failureWindow, in: 1...86_400),
+                lockout: reader.seconds("AUTH_LOCKOUT_SECONDS", default: defaults.lockout, in: 1...86_400),
+                clientAddressHeader: clientAddressHeader
+            )
+        }
+    }
+
+    /// `STORE`: where messages are kept, with that store's settings.
+    public enum Store: Sendable, Hashable {
+        /// `STORE=sqlite` (the default): the embedded file at `SQLITE_PATH` (default
+        /// `data/messages.sqlite`; its folder is created on start).
+        case sqlite(path: String)
+        /// `STORE=dynamodb`: the table `DYNAMODB_TABLE` (required) in `AWS_REGION` (default
+        /// `us-east-1`), at `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` when set, with
+        /// credentials from the AWS SDKs' chain (the `AWS_*` variables and `HOME`).
+        case dynamoDB(DynamoDBMessageStore.Settings)
+
+        /// The embedded store at its default path.
+        public static let `default` = Store.sqlite(path: "data/messages.sqlite")
+
+        /// `sqlite` or `dynamodb`, as `STORE` names it.
+        public var name: String {
+            switch self {
+            case .sqlite: "sqlite"
+            case .dynamoDB: "dynamodb"
             }
         }
 
-        guard problems.isEmpty, let username, let password else { throw ConfigurationError(problems: problems) }
-        self.init(
-            credentials: BasicCredentials(username: username, password: password),
-            previousCredentials: value("WEBHOOK_PASSWORD_PREVIOUS").map {
-                BasicCredentials(username: value("WEBHOOK_USERNAME_PREVIOUS") ?? username, password: $0)
-            },
-            authFailureLimit: authFailureLimit,
-            authFailureWindow: .seconds(authFailureWindow),
-            authLockout: .seconds(authLockout),
-            clientAddressHeader: clientAddressHeader,
-            host: host,
-            port: port,
-            store: store,
-            sqlitePath: sqlitePath,
-            awsRegion: awsRegion,
-            dynamoDBTable: dynamoDBTable,
-            dynamoDBEndpoint: DynamoDBMessageStore.Settings.endpointOverride(in: environment),
-            awsEnvironment: environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
-            maxBodyBytes: maxBodyBytes,
-            listingCacheBytes: listingCacheBytes,
-            idleTimeout: .seconds(idleTimeout),
-            shutdownTimeout: .seconds(shutdownTimeout),
-            logLevel: logLevel
-        )
-    }
+        static func read(_ reader: inout EnvironmentReader) -> Store {
+            switch reader.value("STORE")?.lowercased() {
+            case nil, "sqlite":
+                guard case .sqlite(let defaultPath) = Store.default else { return .default }
+                let path = reader.checked("SQLITE_PATH", default: defaultPath, rule: "a path without control characters") { path in
+                    !path.unicodeScalars.contains { $0.properties.generalCategory == .control }
+                }
+                return .sqlite(path: path)
+            case "dynamodb":
+                return .dynamoDB(dynamoDBSettings(reading: &reader))
+            default:
+                reader.fail("STORE must be \"sqlite\" or \"dynamodb\"")
+                return .default
+            }
+        }
 
+        /// The DynamoDB store's settings alone, as `create-table` needs them.
+        /// - Parameter tableName: A table that overrides `DYNAMODB_TABLE`.
+        /// - Throws: ``ConfigurationError`` listing every missing or bad variable.
+        public static func dynamoDBSettings(environment: [String: String], tableName: String? = nil) throws -> DynamoDBMessageStore.Settings {
+            var reader = EnvironmentReader(environment)
+            let settings = dynamoDBSettings(reading: &reader, tableName: tableName)
+            guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
+            return settings
+        }
+
+        private static func dynamoDBSettings(reading reader: inout EnvironmentReader, tableName: String? = nil) -> DynamoDBMessageStore.Settings {
+            let table = tableName ?? reader.value("DYNAMODB_TABLE")
+            if table == nil {
+                reader.fail("DYNAMODB_TABLE is not set, and STORE=dynamodb needs it")
+            } else if let table, !AppConfiguration.isTableName(table) {
+                reader.fail("DYNAMODB_TABLE must be 3 to 255 letters, digits, '_', '-' or '.'")
+            }
+            return DynamoDBMessageStore.Settings(
+                tableName: table ?? "",
+                region: reader.checked("AWS_REGION", default: "us-east-1", rule: "a region name such as us-east-1", AppConfiguration.isRegionName),
+                endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: reader.environment),
+                awsEnvironment: reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" }
+            )
+        }
+    }
+}
+
+extension AppConfiguration {
     /// An IP address (v4, or v6 with or without brackets) or a DNS host name: ASCII letters,
     /// digits and `.-:[]%_` only, at most 255 characters.
     static func isHostName(_ text: String) -> Bool {
@@ -231,14 +255,6 @@ public struct AppConfiguration: Sendable {
             && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0)) }
     }
 
-    /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).
-    /// - Throws: ``DotEnv/ParseError`` when the file exists but cannot be read.
-    public static func environment(
-        dotEnvPath: String = ".env",
-        processEnvironment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> [String: String] {
-        try DotEnv.load(path: dotEnvPath).merging(processEnvironment) { _, fromProcess in fromProcess }
-    }
 }
 
 /// The configuration is incomplete or wrong; lists every problem, never a secret's value.
