@@ -225,7 +225,7 @@ extension DynamoDBClient {
     public func waitUntilActive(_ tableName: String, timeout: Duration = .seconds(120), interval: Duration = .milliseconds(500)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if try await describeTable(tableName).tableStatus == "ACTIVE" { return }
+            if try await describeTable(tableName).tableStatus == .active { return }
             guard ContinuousClock.now + interval < deadline else {
                 throw DynamoDBError(kind: .service, code: "TableNotActive", message: "table \(tableName) did not become ACTIVE in time")
             }
