@@ -143,6 +143,11 @@ public struct QueryOutput: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey" }
 
+    init(items: [Item], lastEvaluatedKey: Item?) {
+        self.items = items
+        self.lastEvaluatedKey = lastEvaluatedKey
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         items = try container.decodeIfPresent([Item].self, forKey: .items) ?? []
