@@ -657,11 +657,25 @@ def keep_alive_front(upstream_endpoint):
 
 
 def process_cpu_seconds(pid):
-    """utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    """(utime, stime) of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of all of a process's threads so far."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += sum(int(line.split()[1]) for line in f
+                             if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")))
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return total
 
 
 def bench_dynamodb_cpu(binary, args, results):
@@ -678,11 +692,17 @@ def bench_dynamodb_cpu(binary, args, results):
             run_wrk(server.port, "post.lua", "/webhook/messages", 8, 2, (f"{run_id}w", AUTH))
             print(f"dynamodb CPU per POST (moto {moto_endpoint} behind nginx {front}):", flush=True)
             for connections in connection_counts:
-                before = process_cpu_seconds(server.process.pid)
+                user_before, system_before = process_cpu_seconds(server.process.pid)
+                switches_before = context_switches(server.process.pid)
                 figures = run_wrk(server.port, "post.lua", "/webhook/messages", connections, args.duration,
                                   (f"{run_id}c{connections}", AUTH))
-                cpu = process_cpu_seconds(server.process.pid) - before
+                user_after, system_after = process_cpu_seconds(server.process.pid)
+                figures["context_switches_per_request"] = (context_switches(server.process.pid) - switches_before) / max(1, figures["requests"])
+                user, system = user_after - user_before, system_after - system_before
+                cpu = user + system
                 figures["cpu_seconds"] = cpu
+                figures["user_ms_per_request"] = user * 1000 / max(1, figures["requests"])
+                figures["system_ms_per_request"] = system * 1000 / max(1, figures["requests"])
                 figures["cpu_ms_per_request"] = cpu * 1000 / max(1, figures["requests"])
                 figures["peak_rss_mb"] = server.peak_rss_mb()
                 results["runs"].append({"store": "dynamodb", "scenario": "post", "connections": connections, "fill": 0,
@@ -690,7 +710,9 @@ def bench_dynamodb_cpu(binary, args, results):
                 print(f"  POST c={connections:<3} {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
                       f"p99 {figures['p99_ms']:7.2f} ms  non-2xx {figures['non_2xx']}  socket errors {figures['socket_errors']}  "
                       f"service CPU {cpu:.2f} s for {figures['requests']} requests: "
-                      f"{figures['cpu_ms_per_request']:.3f} ms per request", flush=True)
+                      f"{figures['cpu_ms_per_request']:.3f} ms per request (user {figures['user_ms_per_request']:.3f}, "
+                      f"system {figures['system_ms_per_request']:.3f}); "
+                      f"{figures['context_switches_per_request']:.1f} context switches per request", flush=True)
             if args.perf_data:
                 perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-p", str(server.process.pid),
                                          "-o", args.perf_data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
