@@ -55,6 +55,7 @@ let package = Package(
         .target(
             name: "DynamoDB",
             dependencies: [
+                "JSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -23,9 +23,18 @@ GETs of it, and reports the server's peak RSS (VmHWM) before the GETs and during
 answer is read to the end and checked (its length, and in the first round that its count
 matches its messages). On SQLite a peak at or above --listing-peak-limit-mb fails the run.
 
+With --dynamodb-cpu it measures instead what the DynamoDB path costs the service itself: the
+service's CPU time (utime + stime from /proc/PID/stat) per POST, at 1 and 8 connections. moto
+answers every request with `Connection: close`, so the service talks to it through nginx, a
+keep-alive reverse proxy of the run's own on a free loopback port; otherwise every request would
+also pay for a new TCP connection. moto is slow, so req/s is low: the CPU per request of our
+process is the figure. With --perf-data FILE it then records a profile of one more run at 8
+connections (perf record -e cpu-clock -g), kept apart from the measured runs.
+
 Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
                  [--fill N] [--binary PATH] [--json FILE]
        bench/run --auth-failures
+       bench/run --dynamodb-cpu [--duration S] [--perf-data FILE]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -425,12 +434,16 @@ def main():
     parser.add_argument("--listing-text-bytes", type=int, default=199_000, help="text bytes per message of the large order (the most is 200,000)")
     parser.add_argument("--listing-clients", type=int, default=8, help="concurrent GETs per round")
     parser.add_argument("--listing-rounds", type=int, default=5, help="rounds of concurrent GETs")
+    parser.add_argument("--dynamodb-cpu", action="store_true",
+                        help="measure the service's CPU per DynamoDB POST through a keep-alive front to moto (1 and 8 connections)")
+    parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections here")
     parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
         args.listing_messages, args.listing_rounds = 12, 1
     args.binary = os.path.abspath(args.binary)
+    args.connections_given = "--connections" in sys.argv[1:] or any(a.startswith("--connections=") for a in sys.argv[1:])
     args.connections = [int(c) for c in str(args.connections).split(",")]
     stores = args.stores.split(",")
     if args.listing_memory:
@@ -440,6 +453,10 @@ def main():
                "startup_ms": {}, "runs": []}
     if args.auth_failures:
         bench_auth_failures(args.binary, args, results)
+        write_json(args, results)
+        return 0
+    if args.dynamodb_cpu:
+        bench_dynamodb_cpu(args.binary, args, results)
         write_json(args, results)
         return 0
     with dynamodb_endpoint(stores) as moto_endpoint:
@@ -571,6 +588,144 @@ def listing_memory_main(args, stores):
             print(f"FAILED: {figures['store']} listing memory: {problem}")
         failed = failed or bool(problems)
     return 1 if failed else 0
+
+
+NGINX_CONFIG = """\
+worker_processes 1;
+daemon off;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream moto {{
+        server 127.0.0.1:{upstream_port};
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        keepalive_requests 1000000;
+        keepalive_timeout 120s;
+        client_max_body_size 64m;
+        location / {{
+            proxy_pass http://moto;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def keep_alive_front(upstream_endpoint):
+    """nginx on a free loopback port, proxying to `upstream_endpoint` and keeping the client's
+    connections open whatever the upstream answers; its own prefix, pid and logs in a temp folder."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = tempfile.mkdtemp(prefix="qualia-bench-nginx-")
+    port = free_port()
+    upstream_port = int(upstream_endpoint.rsplit(":", 1)[1].rstrip("/"))
+    config = os.path.join(prefix, "nginx.conf")
+    with open(config, "w") as f:
+        f.write(NGINX_CONFIG.format(prefix=prefix, port=port, upstream_port=upstream_port))
+    log = open(os.path.join(prefix, "stdout.log"), "wb")
+    process = subprocess.Popen([nginx, "-p", prefix, "-c", config], stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {process.returncode}; see {prefix}")
+            try:
+                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"nginx in front of moto did not answer; see {prefix}")
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait()
+        log.close()
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def process_cpu_seconds(pid):
+    """(utime, stime) of a process, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of all of a process's threads so far."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                total += sum(int(line.split()[1]) for line in f
+                             if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")))
+        except OSError:  # a thread that ended meanwhile
+            pass
+    return total
+
+
+def bench_dynamodb_cpu(binary, args, results):
+    """Service CPU per DynamoDB POST, through a keep-alive front to moto (see the module's doc)."""
+    workdir = tempfile.mkdtemp(prefix="qualia-bench-dynamodb-cpu-")
+    connection_counts = args.connections if args.connections_given else [1, 8]
+    with dynamodb_endpoint(["dynamodb"]) as moto_endpoint, keep_alive_front(moto_endpoint) as front:
+        environment = store_environment("dynamodb", workdir, front)
+        create_table(binary, environment)
+        server = Server(binary, workdir, environment)
+        try:
+            run_id = f"cpu{int(time.time())}"
+            # Warm-up: the connection pool, credentials, signing key and allocator settle.
+            run_wrk(server.port, "post.lua", "/webhook/messages", 8, 2, (f"{run_id}w", AUTH))
+            print(f"dynamodb CPU per POST (moto {moto_endpoint} behind nginx {front}):", flush=True)
+            for connections in connection_counts:
+                user_before, system_before = process_cpu_seconds(server.process.pid)
+                switches_before = context_switches(server.process.pid)
+                figures = run_wrk(server.port, "post.lua", "/webhook/messages", connections, args.duration,
+                                  (f"{run_id}c{connections}", AUTH))
+                user_after, system_after = process_cpu_seconds(server.process.pid)
+                figures["context_switches_per_request"] = (context_switches(server.process.pid) - switches_before) / max(1, figures["requests"])
+                user, system = user_after - user_before, system_after - system_before
+                cpu = user + system
+                figures["cpu_seconds"] = cpu
+                figures["user_ms_per_request"] = user * 1000 / max(1, figures["requests"])
+                figures["system_ms_per_request"] = system * 1000 / max(1, figures["requests"])
+                figures["cpu_ms_per_request"] = cpu * 1000 / max(1, figures["requests"])
+                figures["peak_rss_mb"] = server.peak_rss_mb()
+                results["runs"].append({"store": "dynamodb", "scenario": "post", "connections": connections, "fill": 0,
+                                        "variant": "service CPU, keep-alive front", **figures})
+                print(f"  POST c={connections:<3} {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
+                      f"p99 {figures['p99_ms']:7.2f} ms  non-2xx {figures['non_2xx']}  socket errors {figures['socket_errors']}  "
+                      f"service CPU {cpu:.2f} s for {figures['requests']} requests: "
+                      f"{figures['cpu_ms_per_request']:.3f} ms per request (user {figures['user_ms_per_request']:.3f}, "
+                      f"system {figures['system_ms_per_request']:.3f}); "
+                      f"{figures['context_switches_per_request']:.1f} context switches per request", flush=True)
+            if args.perf_data:
+                perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-p", str(server.process.pid),
+                                         "-o", args.perf_data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.5)
+                run_wrk(server.port, "post.lua", "/webhook/messages", 8, args.duration, (f"{run_id}perf", AUTH))
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
+                print(f"  profile of a further {args.duration} s at c=8 in {args.perf_data}; read it with "
+                      f"perf report -i {args.perf_data} --no-children --sort symbol", flush=True)
+        finally:
+            server.stop()
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 def machine_facts():

@@ -135,15 +135,28 @@ public final class DynamoDBClient: Sendable {
     /// would end after it is not started (the last attempt's error is thrown instead); the
     /// credential fetch runs under it too (``HTTPCredentialClient`` reads ``Deadline/current``).
     /// So the call returns or throws by the deadline, plus the time to notice.
+    func send<Output: OperationOutput>(_ operation: String, _ input: some OperationInput) async throws -> Output {
+        try await send(operation, body: input.jsonBody) { try Output.decode($0) }
+    }
+
+    /// Sends an operation this client has no type of its own for (a test's `DeleteItem`, say),
+    /// its body written and read by Foundation's coders; otherwise as the other `send`.
     func send<Output: Decodable>(_ operation: String, _ input: some Encodable) async throws -> Output {
-        let body = Array(try JSONEncoder().encode(input))
+        try await send(operation, body: Array(try JSONEncoder().encode(input))) { body in
+            try JSONDecoder().decode(Output.self, from: Data(body))
+        }
+    }
+
+    private func send<Output>(
+        _ operation: String, body: [UInt8], decode: (ByteBufferView) throws -> Output
+    ) async throws -> Output {
         let policy = configuration.retryPolicy
         let deadline = Deadline.after(policy.maxTotalDuration).effective
         return try await deadline.run { () async throws -> Output in
             var attempt = 1
             while true {
                 do {
-                    return try await sendOnce(operation, body: body, deadline: deadline)
+                    return try await sendOnce(operation, body: body, deadline: deadline, decode: decode)
                 } catch let error as DynamoDBError where error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts {
                     let delay = policy.delay(beforeRetry: attempt)
                     guard ContinuousClock.now + delay < deadline.instant else { throw error }
@@ -162,7 +175,9 @@ public final class DynamoDBClient: Sendable {
     private static let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout]
 
     /// One attempt, ending by `deadline` at the latest.
-    private func sendOnce<Output: Decodable>(_ operation: String, body: [UInt8], deadline: Deadline) async throws -> Output {
+    private func sendOnce<Output>(
+        _ operation: String, body: [UInt8], deadline: Deadline, decode: (ByteBufferView) throws -> Output
+    ) async throws -> Output {
         guard !deadline.hasPassed else { throw DynamoDBError.deadlineExceeded(operation) }
         let credentials: AWSCredentials
         do {
@@ -209,10 +224,9 @@ public final class DynamoDBClient: Sendable {
             }
             throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
         }
-        let bytes = Array(responseBody.readableBytesView)
-        guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: bytes) }
+        guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView)) }
         do {
-            return try JSONDecoder().decode(Output.self, from: Data(bytes))
+            return try decode(responseBody.readableBytesView)
         } catch {
             throw DynamoDBError(kind: .invalidResponse, code: "InvalidResponse", message: "\(operation) answered an unreadable body: \(error)")
         }
@@ -225,7 +239,7 @@ extension DynamoDBClient {
     public func waitUntilActive(_ tableName: String, timeout: Duration = .seconds(120), interval: Duration = .milliseconds(500)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if try await describeTable(tableName).tableStatus == "ACTIVE" { return }
+            if try await describeTable(tableName).tableStatus == .active { return }
             guard ContinuousClock.now + interval < deadline else {
                 throw DynamoDBError(kind: .service, code: "TableNotActive", message: "table \(tableName) did not become ACTIVE in time")
             }

@@ -1,4 +1,4 @@
-import Foundation
+import JSON
 
 /// A failed DynamoDB call: the service's own error, or why it could not be reached.
 public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -87,19 +87,14 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         "DynamoDB \(code)\(statusCode.map { " (HTTP \($0))" } ?? ""): \(message)"
     }
 
-    /// Reads DynamoDB's JSON error body: `{"__type": "…#Code", "message": "…"}`.
+    /// Reads DynamoDB's JSON error body: `{"__type": "…#Code", "message": "…"}` (some errors
+    /// spell it `Message`). A body that is not such an object gives `HTTP{status}`.
     static func fromResponse(status: Int, body: [UInt8]) -> DynamoDBError {
-        struct ErrorBody: Decodable {
-            var type: String?
-            var message: String?
-            var capitalizedMessage: String?
-            enum CodingKeys: String, CodingKey {
-                case type = "__type", message, capitalizedMessage = "Message"
-            }
-        }
-        let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(body))
-        let code = decoded?.type.map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
-        let message = decoded?.message ?? decoded?.capitalizedMessage ?? ""
+        var members: [String: JSONValue] = [:]
+        if case .object(let object)? = try? JSONValue.parse(body) { members = object }
+        let type = members["__type"]?.stringValue
+        let code = type.map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
+        let message = members["message"]?.stringValue ?? members["Message"]?.stringValue ?? ""
         return DynamoDBError(kind: .service, code: code, message: message, statusCode: status)
     }
 }

@@ -61,7 +61,7 @@ public final class DynamoDBMessageStore: MessageStore {
                 conditionExpression: "attribute_not_exists(#pk) OR #timestamp < :timestamp",
                 expressionAttributeNames: ["#pk": "PK", "#timestamp": "timestamp"],
                 expressionAttributeValues: [":timestamp": .integer(message.timestamp)],
-                returnValues: "ALL_OLD"
+                returnValues: .allOld
             )
             do {
                 let output = try await client.putItem(put)
@@ -141,8 +141,8 @@ public final class DynamoDBMessageStore: MessageStore {
     public func checkReadiness() async throws {
         try await mappingErrors {
             let table = try await client.describeTable(configuration.tableName)
-            guard table.tableStatus == "ACTIVE" || table.tableStatus == "UPDATING" else {
-                throw MessageStoreError.unavailable("table \(configuration.tableName) is \(table.tableStatus ?? "in an unknown state")")
+            guard table.tableStatus == .active || table.tableStatus == .updating else {
+                throw MessageStoreError.unavailable("table \(configuration.tableName) is \(table.tableStatus?.rawValue ?? "in an unknown state")")
             }
         }
     }
@@ -162,8 +162,8 @@ public final class DynamoDBMessageStore: MessageStore {
             _ = try await client.createTable(
                 CreateTableInput(
                     tableName: tableName,
-                    attributeDefinitions: [.init(attributeName: "PK", attributeType: "S"), .init(attributeName: "SK", attributeType: "S")],
-                    keySchema: [.init(attributeName: "PK", keyType: "HASH"), .init(attributeName: "SK", keyType: "RANGE")]
+                    attributeDefinitions: [.init(attributeName: "PK", attributeType: .string), .init(attributeName: "SK", attributeType: .string)],
+                    keySchema: [.init(attributeName: "PK", keyType: .hash), .init(attributeName: "SK", keyType: .range)]
                 )
             )
         } catch let error as DynamoDBError where error.code == DynamoDBError.Code.resourceInUse {

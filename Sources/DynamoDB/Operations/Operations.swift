@@ -8,12 +8,12 @@ public struct PutItemInput: Sendable, Codable {
     public var conditionExpression: String?
     public var expressionAttributeNames: [String: String]?
     public var expressionAttributeValues: Item?
-    /// `NONE` or `ALL_OLD`.
-    public var returnValues: String?
+    /// ``ReturnValues/nothing`` or ``ReturnValues/allOld``.
+    public var returnValues: ReturnValues?
 
     public init(
         tableName: String, item: Item, conditionExpression: String? = nil, expressionAttributeNames: [String: String]? = nil,
-        expressionAttributeValues: Item? = nil, returnValues: String? = nil
+        expressionAttributeValues: Item? = nil, returnValues: ReturnValues? = nil
     ) {
         self.tableName = tableName
         self.item = item
@@ -69,12 +69,12 @@ public struct UpdateItemInput: Sendable, Codable {
     public var conditionExpression: String?
     public var expressionAttributeNames: [String: String]?
     public var expressionAttributeValues: Item?
-    /// `NONE`, `ALL_OLD`, `UPDATED_OLD`, `ALL_NEW` or `UPDATED_NEW`.
-    public var returnValues: String?
+    /// Any of the ``ReturnValues``.
+    public var returnValues: ReturnValues?
 
     public init(
         tableName: String, key: Item, updateExpression: String, conditionExpression: String? = nil,
-        expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: Item? = nil, returnValues: String? = nil
+        expressionAttributeNames: [String: String]? = nil, expressionAttributeValues: Item? = nil, returnValues: ReturnValues? = nil
     ) {
         self.tableName = tableName
         self.key = key
@@ -143,6 +143,11 @@ public struct QueryOutput: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey { case items = "Items", lastEvaluatedKey = "LastEvaluatedKey" }
 
+    init(items: [Item], lastEvaluatedKey: Item?) {
+        self.items = items
+        self.lastEvaluatedKey = lastEvaluatedKey
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         items = try container.decodeIfPresent([Item].self, forKey: .items) ?? []
@@ -162,8 +167,8 @@ public struct TableNameInput: Sendable, Codable {
 /// A table's description, as far as this client needs it.
 public struct TableDescription: Sendable, Codable, Hashable {
     public var tableName: String?
-    /// `CREATING`, `ACTIVE`, `UPDATING`, `DELETING`, …
-    public var tableStatus: String?
+    /// ``TableStatus/active`` once it can be used.
+    public var tableStatus: TableStatus?
     public var keySchema: [KeySchemaElement]?
 
     enum CodingKeys: String, CodingKey { case tableName = "TableName", tableStatus = "TableStatus", keySchema = "KeySchema" }
@@ -179,10 +184,10 @@ public struct DescribeTableOutput: Sendable, Codable {
 /// One key attribute of a table.
 public struct KeySchemaElement: Sendable, Codable, Hashable {
     public var attributeName: String
-    /// `HASH` (partition key) or `RANGE` (sort key).
-    public var keyType: String
+    /// ``KeyType/hash`` (partition key) or ``KeyType/range`` (sort key).
+    public var keyType: KeyType
 
-    public init(attributeName: String, keyType: String) {
+    public init(attributeName: String, keyType: KeyType) {
         self.attributeName = attributeName
         self.keyType = keyType
     }
@@ -193,10 +198,9 @@ public struct KeySchemaElement: Sendable, Codable, Hashable {
 /// The type of a key attribute.
 public struct AttributeDefinition: Sendable, Codable, Hashable {
     public var attributeName: String
-    /// `S`, `N` or `B`.
-    public var attributeType: String
+    public var attributeType: ScalarAttributeType
 
-    public init(attributeName: String, attributeType: String) {
+    public init(attributeName: String, attributeType: ScalarAttributeType) {
         self.attributeName = attributeName
         self.attributeType = attributeType
     }
@@ -209,10 +213,11 @@ public struct CreateTableInput: Sendable, Codable {
     public var tableName: String
     public var attributeDefinitions: [AttributeDefinition]
     public var keySchema: [KeySchemaElement]
-    /// `PAY_PER_REQUEST` (on-demand) or `PROVISIONED`.
-    public var billingMode: String
+    public var billingMode: BillingMode
 
-    public init(tableName: String, attributeDefinitions: [AttributeDefinition], keySchema: [KeySchemaElement], billingMode: String = "PAY_PER_REQUEST") {
+    public init(
+        tableName: String, attributeDefinitions: [AttributeDefinition], keySchema: [KeySchemaElement], billingMode: BillingMode = .payPerRequest
+    ) {
         self.tableName = tableName
         self.attributeDefinitions = attributeDefinitions
         self.keySchema = keySchema

@@ -79,13 +79,30 @@ public struct SigV4Signer: Sendable {
             .map { "\($0.name)=\($0.value)" }
             .joined(separator: "&")
 
-        var headers: [String: [String]] = [:]
-        for (name, value) in request.headers {
-            headers[name.lowercased(), default: []].append(Self.canonicalHeaderValue(value))
+        // Names lower-cased and sorted; a name given more than once keeps its values in order,
+        // joined by commas (the sort is by name, then by position).
+        var lowered: [(name: String, position: Int, value: String)] = []
+        lowered.reserveCapacity(request.headers.count)
+        for (position, header) in request.headers.enumerated() {
+            lowered.append((header.name.lowercased(), position, Self.canonicalHeaderValue(header.value)))
         }
-        let names = headers.keys.sorted()
-        let canonicalHeaders = names.map { "\($0):\(headers[$0]!.joined(separator: ","))\n" }.joined()
-        let signedHeaders = names.joined(separator: ";")
+        lowered.sort { $0.name == $1.name ? $0.position < $1.position : $0.name < $1.name }
+        var canonicalHeaders = ""
+        var signedHeaders = ""
+        canonicalHeaders.reserveCapacity(256)
+        for (index, header) in lowered.enumerated() {
+            if index > 0, lowered[index - 1].name == header.name {
+                canonicalHeaders.removeLast()  // the previous value's newline
+                canonicalHeaders += ","
+            } else {
+                if !signedHeaders.isEmpty { signedHeaders += ";" }
+                signedHeaders += header.name
+                canonicalHeaders += header.name
+                canonicalHeaders += ":"
+            }
+            canonicalHeaders += header.value
+            canonicalHeaders += "\n"
+        }
         let payloadHash = SHA256.hash(data: request.body).hexString
         let text = [request.method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
         return (text, signedHeaders)
@@ -109,7 +126,19 @@ public struct SigV4Signer: Sendable {
 
     /// Trims the value and folds runs of spaces into one, as the canonical form requires.
     static func canonicalHeaderValue(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        // Most values (every one DynamoDB requests carry) are already canonical.
+        var previousIsSpace = true  // so a leading space is caught
+        var isCanonical = true
+        for byte in value.utf8 {
+            let isSpace = byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+            if isSpace && (previousIsSpace || byte == UInt8(ascii: "\t")) {
+                isCanonical = false
+                break
+            }
+            previousIsSpace = isSpace
+        }
+        if isCanonical && !previousIsSpace || value.isEmpty { return value }
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 
     /// RFC 3986 percent-encoding: everything but `A–Z a–z 0–9 - . _ ~` (and `/` in paths).
@@ -158,26 +187,65 @@ struct AmzDate {
     let date: String
     let dateTime: String
 
+    /// Computed from the seconds since 1970, with no calendar: Foundation's `Calendar` took a
+    /// large share of each request's signing time. UTC has no leap seconds in POSIX time, so
+    /// whole days of 86,400 seconds are exact.
     init(_ instant: Date) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: instant)
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let digits = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = Self.civilDate(daysSince1970: days)
+        var text: [UInt8] = []
+        text.reserveCapacity(16)
+        func append(_ value: Int64, width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var value = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                value %= divisor
+                divisor /= 10
+            }
         }
-        date = pad(parts.year, 4) + pad(parts.month, 2) + pad(parts.day, 2)
-        dateTime = date + "T" + pad(parts.hour, 2) + pad(parts.minute, 2) + pad(parts.second, 2) + "Z"
+        append(year, width: 4)
+        append(month, width: 2)
+        append(day, width: 2)
+        date = String(decoding: text, as: UTF8.self)
+        text.append(UInt8(ascii: "T"))
+        append(Int64(secondOfDay / 3600), width: 2)
+        append(Int64(secondOfDay / 60 % 60), width: 2)
+        append(Int64(secondOfDay % 60), width: 2)
+        text.append(UInt8(ascii: "Z"))
+        dateTime = String(decoding: text, as: UTF8.self)
+    }
+
+    /// The proleptic Gregorian year, month and day of a day counted from 1970-01-01 (Howard
+    /// Hinnant's `civil_from_days`).
+    static func civilDate(daysSince1970: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = daysSince1970 + 719_468  // days since 0000-03-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal.
     var hexString: String {
-        var text = ""
-        for byte in self {
-            text += String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
+        let digits: StaticString = "0123456789abcdef"
+        var text: [UInt8] = []
+        text.reserveCapacity(underestimatedCount * 2)
+        digits.withUTF8Buffer { digits in
+            for byte in self {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 0xF)])
+            }
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 }
