@@ -46,7 +46,7 @@ final class DynamoDBListingCursor: MessageListingCursor {
         }
         input.exclusiveStartKey = page.lastEvaluatedKey
         let items = try page.items.filter { item in
-            guard let sortKey = item["SK"]?.stringValue else { throw MessageStoreError.failed("item attribute SK is not a string") }
+            guard let sortKey = item[.sortKey]?.stringValue else { throw MessageStoreError.failed("item attribute SK is not a string") }
             return state.withLock { $0.uncounted.remove(sortKey) != nil }
         }
         let messages = try items.map(DynamoDBMessageStore.message(from:))

@@ -59,7 +59,7 @@ public final class DynamoDBMessageStore: MessageStore {
                 tableName: configuration.tableName,
                 item: Self.item(for: message),
                 conditionExpression: "attribute_not_exists(#pk) OR #timestamp < :timestamp",
-                expressionAttributeNames: ["#pk": "PK", "#timestamp": "timestamp"],
+                expressionAttributeNames: ["#pk": StoredMessage.Attribute.partitionKey.rawValue, "#timestamp": StoredMessage.Attribute.timestamp.rawValue],
                 expressionAttributeValues: [":timestamp": .integer(message.timestamp)],
                 returnValues: .allOld
             )
@@ -68,7 +68,9 @@ public final class DynamoDBMessageStore: MessageStore {
                 return output.attributes == nil ? .created : .updated
             } catch let error as DynamoDBError where error.isConditionalCheckFailure {
                 // Not written: a version at least as new is stored. Tell a repeat from a newer one.
-                let key: Item = ["PK": .string(message.partitionKey), "SK": .string(message.sortKey)]
+                var key: Item = [:]
+                key[.partitionKey] = .string(message.partitionKey)
+                key[.sortKey] = .string(message.sortKey)
                 let stored = try await client.getItem(GetItemInput(tableName: configuration.tableName, key: key, consistentRead: true))
                 return try StoreOutcome.decide(storing: message, over: stored.map(Self.message(from:))) == .duplicate ? .duplicate : .stale
             }
@@ -103,13 +105,13 @@ public final class DynamoDBMessageStore: MessageStore {
         }
         var keyQuery = input
         keyQuery.projectionExpression = "#pk, #sk"
-        keyQuery.expressionAttributeNames?["#sk"] = "SK"
+        keyQuery.expressionAttributeNames?["#sk"] = StoredMessage.Attribute.sortKey.rawValue
         keyQuery.exclusiveStartKey = rest
         var keys: Set<String> = []
         repeat {
             let page = try await mappingErrors { try await client.query(keyQuery) }
             for item in page.items {
-                guard let sortKey = item["SK"]?.stringValue else { throw MessageStoreError.failed("item attribute SK is not a string") }
+                guard let sortKey = item[.sortKey]?.stringValue else { throw MessageStoreError.failed("item attribute SK is not a string") }
                 keys.insert(sortKey)
             }
             keyQuery.exclusiveStartKey = page.lastEvaluatedKey
@@ -126,10 +128,10 @@ public final class DynamoDBMessageStore: MessageStore {
     private func orderQuery(_ orderID: String, type: MessageType?) -> QueryInput {
         var values: Item = [":pk": .string(StoredMessage.partitionKey(orderID: orderID))]
         var condition = "#pk = :pk"
-        var names = ["#pk": "PK"]
+        var names = ["#pk": StoredMessage.Attribute.partitionKey.rawValue]
         if let type {
             condition += " AND begins_with(#sk, :prefix)"
-            names["#sk"] = "SK"
+            names["#sk"] = StoredMessage.Attribute.sortKey.rawValue
             values[":prefix"] = .string(StoredMessage.sortKeyPrefix(for: type))
         }
         return QueryInput(
@@ -162,8 +164,14 @@ public final class DynamoDBMessageStore: MessageStore {
             _ = try await client.createTable(
                 CreateTableInput(
                     tableName: tableName,
-                    attributeDefinitions: [.init(attributeName: "PK", attributeType: .string), .init(attributeName: "SK", attributeType: .string)],
-                    keySchema: [.init(attributeName: "PK", keyType: .hash), .init(attributeName: "SK", keyType: .range)]
+                    attributeDefinitions: [
+                        .init(attributeName: StoredMessage.Attribute.partitionKey.rawValue, attributeType: .string),
+                        .init(attributeName: StoredMessage.Attribute.sortKey.rawValue, attributeType: .string),
+                    ],
+                    keySchema: [
+                        .init(attributeName: StoredMessage.Attribute.partitionKey.rawValue, keyType: .hash),
+                        .init(attributeName: StoredMessage.Attribute.sortKey.rawValue, keyType: .range),
+                    ]
                 )
             )
         } catch let error as DynamoDBError where error.code == DynamoDBError.Code.resourceInUse {
@@ -177,24 +185,26 @@ public final class DynamoDBMessageStore: MessageStore {
 
     /// The spec's item for a message.
     public static func item(for message: StoredMessage) -> Item {
-        var item: Item = [
-            "PK": .string(message.partitionKey),
-            "SK": .string(message.sortKey),
-            "orderId": .string(message.orderID),
-            "messageId": .string(message.messageID),
-            "messageType": .string(message.messageType.rawValue),
-            "fromName": .string(message.fromName),
-            "text": .string(message.text),
-            "createdDate": .string(message.createdDate),
-            "read": .bool(message.read),
-            "timestamp": .integer(message.timestamp),
-            "storedAt": .string(message.storedAt),
-        ]
-        if let orderNumber = message.orderNumber { item["orderNumber"] = .string(orderNumber) }
+        var item: Item = [:]
+        item[.partitionKey] = .string(message.partitionKey)
+        item[.sortKey] = .string(message.sortKey)
+        item[.orderID] = .string(message.orderID)
+        item[.messageID] = .string(message.messageID)
+        item[.messageType] = .string(message.messageType.rawValue)
+        item[.fromName] = .string(message.fromName)
+        item[.text] = .string(message.text)
+        item[.createdDate] = .string(message.createdDate)
+        item[.read] = .bool(message.read)
+        item[.timestamp] = .integer(message.timestamp)
+        item[.storedAt] = .string(message.storedAt)
+        if let orderNumber = message.orderNumber { item[.orderNumber] = .string(orderNumber) }
         if let attachments = message.attachments {
-            item["attachments"] = .list(attachments.map { attachment in
-                var map: Item = ["_id": .string(attachment.id), "name": .string(attachment.name), "url": .string(attachment.url)]
-                if let tag = attachment.tag { map["tag"] = .string(tag) }
+            item[.attachments] = .list(attachments.map { attachment in
+                var map: Item = [:]
+                map[Attachment.Field.id.rawValue] = .string(attachment.id)
+                map[Attachment.Field.name.rawValue] = .string(attachment.name)
+                map[Attachment.Field.url.rawValue] = .string(attachment.url)
+                if let tag = attachment.tag { map[Attachment.Field.tag.rawValue] = .string(tag) }
                 return .map(map)
             })
         }
@@ -204,31 +214,33 @@ public final class DynamoDBMessageStore: MessageStore {
     /// The message an item holds.
     /// - Throws: ``MessageStoreError`` when the item is not in the spec's shape.
     public static func message(from item: Item) throws -> StoredMessage {
-        func string(_ name: String) throws -> String {
-            guard let value = item[name]?.stringValue else { throw MessageStoreError.failed("item attribute \(name) is not a string") }
+        func string(_ attribute: StoredMessage.Attribute) throws -> String {
+            guard let value = item[attribute]?.stringValue else {
+                throw MessageStoreError.failed("item attribute \(attribute.rawValue) is not a string")
+            }
             return value
         }
-        guard let type = MessageType(rawValue: try string("messageType")) else {
+        guard let type = MessageType(rawValue: try string(.messageType)) else {
             throw MessageStoreError.failed("item attribute messageType is not a message type")
         }
-        guard let read = item["read"]?.boolValue else { throw MessageStoreError.failed("item attribute read is not a boolean") }
-        guard let timestamp = item["timestamp"]?.numberText.flatMap({ Int64($0) }) else {
+        guard let read = item[.read]?.boolValue else { throw MessageStoreError.failed("item attribute read is not a boolean") }
+        guard let timestamp = item[.timestamp]?.numberText.flatMap({ Int64($0) }) else {
             throw MessageStoreError.failed("item attribute timestamp is not a whole number")
         }
         var attachments: [Attachment]?
-        if let list = item["attachments"] {
+        if let list = item[.attachments] {
             guard let elements = list.listValue else { throw MessageStoreError.failed("item attribute attachments is not a list") }
             attachments = try elements.map { element in
-                guard let map = element.mapValue, let id = map["_id"]?.stringValue, let name = map["name"]?.stringValue,
-                    let url = map["url"]?.stringValue
+                guard let map = element.mapValue, let id = map[Attachment.Field.id.rawValue]?.stringValue,
+                    let name = map[Attachment.Field.name.rawValue]?.stringValue, let url = map[Attachment.Field.url.rawValue]?.stringValue
                 else { throw MessageStoreError.failed("an attachment is not a map of strings") }
-                return Attachment(id: id, name: name, url: url, tag: map["tag"]?.stringValue)
+                return Attachment(id: id, name: name, url: url, tag: map[Attachment.Field.tag.rawValue]?.stringValue)
             }
         }
         return StoredMessage(
-            orderID: try string("orderId"), messageID: try string("messageId"), messageType: type, fromName: try string("fromName"),
-            text: try string("text"), createdDate: try string("createdDate"), read: read, timestamp: timestamp,
-            storedAt: try string("storedAt"), orderNumber: item["orderNumber"]?.stringValue, attachments: attachments
+            orderID: try string(.orderID), messageID: try string(.messageID), messageType: type, fromName: try string(.fromName),
+            text: try string(.text), createdDate: try string(.createdDate), read: read, timestamp: timestamp,
+            storedAt: try string(.storedAt), orderNumber: item[.orderNumber]?.stringValue, attachments: attachments
         )
     }
 
@@ -244,5 +256,13 @@ public final class DynamoDBMessageStore: MessageStore {
                 || error.code == DynamoDBError.Code.resourceNotFound
             throw MessageStoreError(passing ? .unavailable : .failed, reason: error.description)
         }
+    }
+}
+
+extension Dictionary where Key == String, Value == AttributeValue {
+    /// An item's attribute, by the one spelling of its name (``StoredMessage/Attribute``).
+    subscript(attribute: StoredMessage.Attribute) -> AttributeValue? {
+        get { self[attribute.rawValue] }
+        set { self[attribute.rawValue] = newValue }
     }
 }
