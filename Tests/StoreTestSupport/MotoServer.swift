@@ -40,6 +40,10 @@ public enum MotoServer {
     }
 
     /// Whether these tests run in CI, where the DynamoDB tests must run rather than skip.
+    /// Whether moto can run here (`python3` with `moto[server]`), for tests that start and
+    /// stop a moto of their own.
+    public static var isInstalled: Bool { LocalMotoServer.isInstalled }
+
     public static let isCI: Bool = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" } ?? false
 
     /// Whether DynamoDB tests should run: always, except where moto is not installed and no
