@@ -18,7 +18,7 @@ public struct MessageListing: AsyncSequence, Sendable {
     /// How many messages the listing holds, known before the first is read.
     public let count: Int
     /// The order's version that labels this read (see
-    /// ``MessageStore/messages(forOrder:type:unlessUnchangedSince:)``), or `nil` when the
+    /// ``MessageStore/listing(forOrder:type:unlessUnchangedSince:)``), or `nil` when the
     /// store keeps none.
     public let version: Int64?
     private let cursor: any MessageListingCursor

@@ -19,23 +19,18 @@ public protocol MessageStore: Sendable {
     /// - Throws: ``MessageStoreError`` when the store could not be read.
     func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage]
 
-    /// An order's messages, unless they are unchanged since the read that returned
-    /// `knownVersion`: lets a caller keep what it made of a read (an encoded answer, say) for
-    /// as long as the order does not change, from this process or any other.
-    ///
-    /// A store that cannot tell cheaply whether an order changed returns the messages with
-    /// no version, every time (the default).
-    /// - Throws: ``MessageStoreError`` when the store could not be read.
-    func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead
-
     /// An order's messages as a ``MessageListing``, to read chunk by chunk, unless they are
-    /// unchanged since the read that returned `knownVersion` (as in
-    /// ``messages(forOrder:type:unlessUnchangedSince:)``).
+    /// unchanged since the read that returned `knownVersion` (the listing's
+    /// ``MessageListing/version``): lets a caller keep what it made of a read (an encoded
+    /// answer, say) for as long as the order does not change, from this process or any other.
+    /// A version may be older than the data it labels, never newer, so keeping data under it
+    /// can only cause an extra read later, never a stale answer.
     ///
     /// Its ``MessageListing/count`` is known before any message is read, and equals the
     /// number of messages it hands out. A store that streams holds something (a connection, a
-    /// transaction) until the listing ends or is closed. A store that cannot stream returns
-    /// what ``messages(forOrder:type:unlessUnchangedSince:)`` read, as one chunk (the default).
+    /// transaction) until the listing ends or is closed. A store that cannot stream, or cannot
+    /// tell cheaply whether an order changed, returns what ``messages(forOrder:type:)`` read,
+    /// as one chunk with no version, every time (the default).
     /// - Throws: ``MessageStoreError`` when the store could not be read; errors found while
     ///   reading later chunks are thrown by the listing's iterator instead.
     func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead
@@ -49,28 +44,10 @@ public protocol MessageStore: Sendable {
 }
 
 extension MessageStore {
-    public func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead {
-        .messages(try await messages(forOrder: orderID, type: type), version: nil)
-    }
-
     public func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead {
-        switch try await messages(forOrder: orderID, type: type, unlessUnchangedSince: knownVersion) {
-        case .unchanged:
-            return .unchanged
-        case .messages(let messages, let version):
-            return .listing(MessageListing(count: messages.count, version: version, cursor: BufferedListingCursor(messages)))
-        }
+        let messages = try await messages(forOrder: orderID, type: type)
+        return .listing(MessageListing(count: messages.count, version: nil, cursor: BufferedListingCursor(messages)))
     }
-}
-
-/// The answer to ``MessageStore/messages(forOrder:type:unlessUnchangedSince:)``.
-public enum VersionedRead: Sendable, Hashable {
-    /// The order has not changed since the known version.
-    case unchanged
-    /// The order's messages, with the version that labels them (`nil`: the store keeps none).
-    /// The label may be older than the data, never newer, so keeping data under it can only
-    /// cause an extra read later, never a stale answer.
-    case messages([StoredMessage], version: Int64?)
 }
 
 /// What storing a delivery did. Webhook senders deliver at least once and not always in

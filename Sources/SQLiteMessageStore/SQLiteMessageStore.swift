@@ -128,18 +128,6 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func messages(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> VersionedRead {
-        if let knownVersion, try versionIfReaderIsIdle(ofOrder: orderID) == knownVersion {
-            return .unchanged
-        }
-        return try await onReader { connection in
-            // The version first: see ``SQLiteRows/version(ofOrder:on:)``.
-            let version = try SQLiteRows.version(ofOrder: orderID, on: connection)
-            if version == knownVersion { return .unchanged }
-            return .messages(try SQLiteRows.messages(forOrder: orderID, type: type, on: connection), version: version)
-        }
-    }
-
     public func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead {
         if let knownVersion, try versionIfReaderIsIdle(ofOrder: orderID) == knownVersion {
             return .unchanged

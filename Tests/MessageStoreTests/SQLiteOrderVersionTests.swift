@@ -11,16 +11,29 @@ import Testing
 @Suite struct SQLiteOrderVersionTests {
     let logger = Logger(label: "test")
 
-    private func read(_ store: SQLiteMessageStore, _ order: String = "QO-123456", since version: Int64?) async throws -> VersionedRead {
-        try await store.messages(forOrder: order, type: nil, unlessUnchangedSince: version)
+    /// What a listing read found: nothing new, or every message with the version it read.
+    private enum Read: Equatable {
+        case unchanged
+        case messages([StoredMessage], version: Int64?)
     }
 
-    private func version(of read: VersionedRead) throws -> Int64 {
-        guard case .messages(_, let version?) = read else { throw VersionError.noVersion(read) }
+    private func read(_ store: SQLiteMessageStore, _ order: String = "QO-123456", since version: Int64?) async throws -> Read {
+        switch try await store.listing(forOrder: order, type: nil, unlessUnchangedSince: version) {
+        case .unchanged:
+            return .unchanged
+        case .listing(let listing):
+            var messages: [StoredMessage] = []
+            for try await chunk in listing { messages += chunk }
+            return .messages(messages, version: listing.version)
+        }
+    }
+
+    private func version(of read: Read) throws -> Int64 {
+        guard case .messages(_, let version?) = read else { throw VersionError.noVersion }
         return version
     }
 
-    private enum VersionError: Error { case noVersion(VersionedRead) }
+    private enum VersionError: Error { case noVersion }
 
     @Test func anUnchangedOrderIsReportedAsUnchangedAndEveryChangeIsSeen() async throws {
         let folder = try TemporaryDirectory()

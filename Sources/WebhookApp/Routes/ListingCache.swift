@@ -5,7 +5,7 @@ import Synchronization
 /// Encoded `GET /webhook/messages/{order_id}` answers, kept while their order is unchanged.
 ///
 /// Each answer is kept with the store's version of its order (see
-/// ``MessageStore/messages(forOrder:type:unlessUnchangedSince:)``); the store checks that
+/// ``MessageStore/listing(forOrder:type:unlessUnchangedSince:)``); the store checks that
 /// version on every request, so an answer is reused only while the order has not changed,
 /// whichever process wrote to it. What this saves is decoding the rows and encoding the
 /// answer, most of a listing's cost. Bounded by the bytes of the answers it keeps; when
