@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "DynamoDBTests",
             dependencies: [
-                "DynamoDB", "DynamoDBMessageStore", "MessageStore", "StoreTestSupport",
+                "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],

@@ -139,14 +139,6 @@ public final class DynamoDBClient: Sendable {
         try await send(operation, body: input.jsonBody) { try Output.decode($0) }
     }
 
-    /// Sends an operation this client has no type of its own for (a test's `DeleteItem`, say),
-    /// its body written and read by Foundation's coders; otherwise as the other `send`.
-    func send<Output: Decodable>(_ operation: String, _ input: some Encodable) async throws -> Output {
-        try await send(operation, body: Array(try JSONEncoder().encode(input))) { body in
-            try JSONDecoder().decode(Output.self, from: Data(body))
-        }
-    }
-
     private func send<Output>(
         _ operation: String, body: [UInt8], decode: (ByteBufferView) throws -> Output
     ) async throws -> Output {

@@ -1,5 +1,6 @@
 import DynamoDBMessageStore
 import Foundation
+import JSON
 import Logging
 import MessageStore
 import StoreTestSupport
@@ -65,11 +66,20 @@ struct DynamoDBListingTests {
 }
 
 /// `DeleteItem`, which only this test needs.
-private struct DeleteItemInput: Encodable {
+private struct DeleteItemInput: OperationInput {
     var tableName: String
     var key: Item
 
     enum CodingKeys: String, CodingKey { case tableName = "TableName", key = "Key" }
+
+    func writeJSON(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("TableName", tableName)
+        writer.field("Key", item: key)
+        writer.endObject()
+    }
 }
 
-private struct DeleteItemOutput: Decodable {}
+private struct DeleteItemOutput: OperationOutput {
+    init(json: JSONValue) throws(UnreadableResponseError) {}
+}
