@@ -14,6 +14,12 @@ import Testing
 /// any attempt, retry or fetch that ignored the deadline still fails every bound by far.
 let deadlineSlack: Duration = .seconds(5)
 
+/// The budget for a test that also checks which requests reached the endpoint before the
+/// deadline: room for a busy machine to connect and send them (1.5 s once was not, for a
+/// credential fetch and for a second Query), still far short of the 30 s attempt timeout
+/// that a call ignoring the deadline would wait.
+let sendingBudget: Duration = .seconds(4)
+
 /// Runs `body` and returns how long it took.
 func timed(_ body: () async throws -> Void) async rethrows -> Duration {
     let started = ContinuousClock.now
@@ -38,14 +44,14 @@ func deadlineTestClient(
     @Test func anAttemptNeverOutlivesTheCallersDeadline() async throws {
         try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { endpoint, url in
             let client = try deadlineTestClient(url)
-            let budget = Duration.milliseconds(800)
+            let budget = sendingBudget
             var error: DynamoDBError?
             let elapsed = await timed {
                 error = await #expect(throws: DynamoDBError.self) { try await Deadline.after(budget).run { try await client.describeTable("t") } }
             }
             #expect(error?.isDeadlineExceeded == true)
             #expect(error?.isRetryable == true)
-            #expect(elapsed < budget + deadlineSlack, "the 30 s attempt timeout must not outlive the 0.8 s deadline")
+            #expect(elapsed < budget + deadlineSlack, "the 30 s attempt timeout must not outlive the 4 s deadline")
             #expect(elapsed >= budget - .milliseconds(100))
             #expect(endpoint.received.count == 1)
             try await client.shutdown()
@@ -101,7 +107,7 @@ func deadlineTestClient(
                     environment: environment, httpClient: HTTPCredentialClient(httpClient: .shared, timeout: .seconds(30))
                 )
                 let client = try deadlineTestClient(url, credentials: CachingCredentialProvider(chain))
-                let budget = Duration.milliseconds(1500)
+                let budget = sendingBudget
                 var error: DynamoDBError?
                 let elapsed = await timed {
                     error = await #expect(throws: DynamoDBError.self) { try await Deadline.after(budget).run { try await client.describeTable("t") } }
@@ -140,9 +146,6 @@ func deadlineTestClient(
 /// `unavailable` when it passes, whatever the endpoint does.
 @Suite struct DynamoDBMessageStoreDeadlineTests {
     static let budget = Duration.milliseconds(1500)
-    /// For the tests whose second call must be sent before the deadline: room for a busy
-    /// machine to send it, still far short of the 30 s a call with its own budget would take.
-    static let twoCallBudget = Duration.seconds(4)
 
     static let message = StoredMessage(
         orderID: "QO-1", messageID: "MSG-1", messageType: .received, fromName: "A", text: "t", createdDate: "2025-10-28T10:30:00Z",
@@ -166,10 +169,10 @@ func deadlineTestClient(
 
     @Test func storingToAnEndpointThatNeverAnswersIsUnavailableByTheDeadline() async throws {
         try await ScriptedDynamoDBEndpoint.run({ _ in .hang }) { endpoint, url in
-            let store = try store(url)
+            let store = try store(url, budget: sendingBudget)
             let elapsed = await unavailable { _ = try await store.store(Self.message) }
-            #expect(elapsed < Self.budget + deadlineSlack)
-            #expect(elapsed >= Self.budget - .milliseconds(100))
+            #expect(elapsed < sendingBudget + deadlineSlack)
+            #expect(elapsed >= sendingBudget - .milliseconds(100))
             #expect(endpoint.received.map(\.operation) == ["PutItem"])
             try await store.shutdown()
         }
@@ -197,10 +200,10 @@ func deadlineTestClient(
                 : .hang
         }
         try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
-            let store = try store(url, budget: Self.twoCallBudget)
+            let store = try store(url, budget: sendingBudget)
             let elapsed = await unavailable { _ = try await store.store(Self.message) }
-            #expect(elapsed < Self.twoCallBudget + deadlineSlack)
-            #expect(elapsed >= Self.twoCallBudget - .milliseconds(100))
+            #expect(elapsed < sendingBudget + deadlineSlack)
+            #expect(elapsed >= sendingBudget - .milliseconds(100))
             #expect(endpoint.received.map(\.operation) == ["PutItem", "GetItem"])
             try await store.shutdown()
         }
@@ -212,9 +215,9 @@ func deadlineTestClient(
             request.index == 0 ? .answer(status: 200, body: firstPage, after: .milliseconds(200)) : .hang
         }
         try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
-            let store = try store(url, budget: Self.twoCallBudget)
+            let store = try store(url, budget: sendingBudget)
             let elapsed = await unavailable { _ = try await store.messages(forOrder: "QO-1", type: nil) }
-            #expect(elapsed < Self.twoCallBudget + deadlineSlack)
+            #expect(elapsed < sendingBudget + deadlineSlack)
             #expect(endpoint.received.count == 2)
             try await store.shutdown()
         }
