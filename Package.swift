@@ -82,7 +82,6 @@ let package = Package(
                 "SQLiteMessageStore",
                 "DynamoDBMessageStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -94,11 +93,25 @@ let package = Package(
             resources: [.embedInCode("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        // The spec's test script (`send-test`) as a client of a running server: the
+        // command-line front runs it, and the live-server tests run it in process.
+        .target(
+            name: "SendTest",
+            dependencies: [
+                "JSON",
+                "MessageStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The thin command-line front: argument parsing only.
         .executableTarget(
             name: "QualiaWebhook",
             dependencies: [
                 "WebhookApp",
+                "SendTest",
                 "DynamoDB",
                 "DynamoDBMessageStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -143,6 +156,7 @@ let package = Package(
                 "SQLiteMessageStore",
                 "DynamoDB",
                 "DynamoDBMessageStore",
+                "SendTest",
                 "StoreTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

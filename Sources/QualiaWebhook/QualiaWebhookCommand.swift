@@ -4,6 +4,7 @@ import DynamoDB
 import DynamoDBMessageStore
 import Hummingbird
 import Logging
+import SendTest
 import ServiceLifecycle
 import UnixSignals
 import WebhookApp
@@ -119,7 +120,7 @@ struct SendTest: AsyncParsableCommand {
         guard let user = user ?? fromEnvironment.username, let password = password ?? fromEnvironment.password else {
             throw ValidationError("Give --user and --password, or set WEBHOOK_USERNAME and WEBHOOK_PASSWORD.")
         }
-        let runner = SendTestRunner(baseURL: url, credentials: BasicCredentials(username: user, password: password), orderID: orderId)
+        let runner = SendTestRunner(baseURL: url, username: user, password: password, orderID: orderId)
         let steps = await runner.run { step in
             let number = step.title
             print("\(step.passed ? "PASS" : "FAIL")  \(number)")

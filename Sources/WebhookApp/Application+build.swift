@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import DynamoDBMessageStore
 import HTTPTypes
 import Hummingbird

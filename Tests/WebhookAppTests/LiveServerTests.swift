@@ -3,6 +3,7 @@ import Foundation
 import NIOHTTP1
 import NIOCore
 import HummingbirdTesting
+import SendTest
 import StoreTestSupport
 import Testing
 
@@ -18,7 +19,7 @@ import Glibc
     func sendTestPassesAgainstALiveServer(_ kind: StoreUnderTest) async throws {
         try await withService(kind, setup: .live) { client, _, _ in
             let port = try #require(client.port)
-            let runner = SendTestRunner(baseURL: "http://127.0.0.1:\(port)", credentials: testCredentials)
+            let runner = SendTestRunner(baseURL: "http://127.0.0.1:\(port)", username: testCredentials.username, password: testCredentials.password)
             let steps = await runner.run()
             #expect(steps.count == 4)
             for step in steps { #expect(step.passed, "\(step.title): \(step.failure ?? "")") }
@@ -30,7 +31,7 @@ import Glibc
         try await withService(kind, setup: .live) { client, _, _ in
             let port = try #require(client.port)
             let runner = SendTestRunner(
-                baseURL: "http://127.0.0.1:\(port)", credentials: BasicCredentials(username: "webhook_user", password: "nope")
+                baseURL: "http://127.0.0.1:\(port)", username: testCredentials.username, password: "nope"
             )
             let steps = await runner.run()
             #expect(steps.allSatisfy { !$0.passed && $0.status == 401 })

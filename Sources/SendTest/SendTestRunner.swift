@@ -26,27 +26,30 @@ public struct SendTestRunner: Sendable {
     }
 
     private let baseURL: String
-    private let credentials: BasicCredentials
+    private let username: String
+    private let password: String
     private let orderID: String
     private let httpClient: HTTPClient
 
     /// Creates a runner.
     /// - Parameters:
     ///   - baseURL: The server, such as `http://localhost:8000`.
-    ///   - credentials: The webhook credentials.
+    ///   - username: The webhook user name.
+    ///   - password: The webhook password.
     ///   - orderID: The order to use; a fresh one by default, so repeated runs don't mix.
     ///   - httpClient: The client to send with.
-    public init(baseURL: String, credentials: BasicCredentials, orderID: String? = nil, httpClient: HTTPClient = .shared) {
+    public init(baseURL: String, username: String, password: String, orderID: String? = nil, httpClient: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.credentials = credentials
-        self.orderID = orderID ?? "QO-SENDTEST-\(UnixTime.nowMilliseconds() / 1000)-\(Int.random(in: 1000...9999))"
+        self.username = username
+        self.password = password
+        self.orderID = orderID ?? "QO-SENDTEST-\(Int(Date().timeIntervalSince1970))-\(Int.random(in: 1000...9999))"
         self.httpClient = httpClient
     }
 
     /// Runs the four steps in order, calling `report` after each.
     /// - Returns: every step; the run passed when all of them did.
     public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
-        let now = ISO8601.string(fromUnixMilliseconds: UnixTime.nowMilliseconds())
+        let now = ISO8601DateFormatter().string(from: Date())
         let received = samplePayload(messageID: "MSG-001", type: .received, text: "Message content here", date: now, withAttachment: true)
         let sent = samplePayload(messageID: "MSG-002", type: .sent, text: "Reply from our system", date: now, withAttachment: false)
         let encodedOrder = orderID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? orderID
@@ -128,7 +131,7 @@ public struct SendTestRunner: Sendable {
         var step = Step(title: title, request: "\(method.rawValue) \(url)", status: nil, body: "", failure: nil)
         var request = HTTPClientRequest(url: url)
         request.method = method
-        let token = Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
+        let token = Data("\(username):\(password)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(token)")
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
