@@ -28,7 +28,9 @@ service's CPU time (utime + stime from /proc/PID/stat) per POST, at 1 and 8 conn
 answers every request with `Connection: close`, so the service talks to it through nginx, a
 keep-alive reverse proxy of the run's own on a free loopback port; otherwise every request would
 also pay for a new TCP connection. moto is slow, so req/s is low: the CPU per request of our
-process is the figure. With --perf-data FILE it then records a profile of one more run at 8
+process is the figure. Then, because CPU per request rises as the rate falls (every request
+pays its own wake-ups), it runs GET /health and a SQLite POST paced to the rate each DynamoDB
+run reached (bench/pace.lua), so the three figures differ only by what a request does. With --perf-data FILE it then records a profile of one more run at 8
 connections (perf record -e cpu-clock -g), kept apart from the measured runs.
 
 Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
@@ -724,8 +726,54 @@ def bench_dynamodb_cpu(binary, args, results):
                       f"perf report -i {args.perf_data} --no-children --sort symbol", flush=True)
         finally:
             server.stop()
-            if not args.keep:
-                shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        bench_rate_matched_baselines(binary, args, workdir, results)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure_cpu(server, script, path, connections, duration, script_args=()):
+    """One wrk run against `server`, with the server's CPU per request beside wrk's figures."""
+    user_before, system_before = process_cpu_seconds(server.process.pid)
+    figures = run_wrk(server.port, script, path, connections, duration, script_args)
+    user_after, system_after = process_cpu_seconds(server.process.pid)
+    figures["cpu_ms_per_request"] = (user_after - user_before + system_after - system_before) * 1000 / max(1, figures["requests"])
+    return figures
+
+
+def bench_rate_matched_baselines(binary, args, workdir, results):
+    """What `/health` and a SQLite POST cost at the rate each DynamoDB run reached.
+
+    An event loop that wakes for every request pays the wake-ups again each time, so CPU per
+    request rises as the rate falls: moto allows a few hundred POSTs per second, where SQLite
+    runs thousands. wrk paces each connection (bench/pace.lua) to the DynamoDB run's rate, so
+    the three figures differ only by what each request does."""
+    dynamodb_runs = [run for run in results["runs"] if run["store"] == "dynamodb" and run["scenario"] == "post"]
+    server = Server(binary, workdir, store_environment("sqlite", workdir, None))
+    try:
+        run_id = f"paced{int(time.time())}"
+        run_wrk(server.port, "post.lua", "/webhook/messages", 8, 2, (f"{run_id}w", AUTH))
+        print("the same rates on SQLite, paced (bench/pace.lua):", flush=True)
+        for dynamodb in dynamodb_runs:
+            connections = dynamodb["connections"]
+            pace_ms = max(1, round(connections * 1000 / max(1.0, dynamodb["rps"])))
+            os.environ["BENCH_PACE_MS"] = str(pace_ms)
+            try:
+                health = measure_cpu(server, "health.lua", "/health", connections, args.duration)
+                post = measure_cpu(server, "post.lua", "/webhook/messages", connections, args.duration,
+                                   (f"{run_id}c{connections}", AUTH))
+            finally:
+                del os.environ["BENCH_PACE_MS"]
+            for scenario, figures in (("health", health), ("post", post)):
+                results["runs"].append({"store": "sqlite", "scenario": scenario, "connections": connections, "fill": 0,
+                                        "variant": f"paced {pace_ms} ms per connection", **figures})
+            print(f"  c={connections:<3} paced {pace_ms} ms: GET /health {health['rps']:5.0f} req/s "
+                  f"{health['cpu_ms_per_request']:.3f} ms CPU per request; SQLite POST {post['rps']:5.0f} req/s "
+                  f"{post['cpu_ms_per_request']:.3f} ms; DynamoDB POST {dynamodb['rps']:5.0f} req/s "
+                  f"{dynamodb['cpu_ms_per_request']:.3f} ms", flush=True)
+    finally:
+        server.stop()
 
 
 def machine_facts():

@@ -30,4 +30,5 @@ function request()
     return wrk.format("POST", "/webhook/messages", headers, body)
 end
 
+dofile(os.getenv("BENCH_DIR") .. "/pace.lua")
 dofile(os.getenv("BENCH_DIR") .. "/summary.lua")
