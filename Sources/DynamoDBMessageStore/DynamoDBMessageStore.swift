@@ -208,6 +208,9 @@ public final class DynamoDBMessageStore: MessageStore {
                 return .map(map)
             })
         }
+        if let threadID = message.threadID { item[.threadID] = .string(threadID) }
+        if let inReplyTo = message.inReplyTo { item[.inReplyTo] = .string(inReplyTo) }
+        if let readUpdatedAt = message.readUpdatedAt { item[.readUpdatedAt] = .integer(readUpdatedAt) }
         return item
     }
 
@@ -240,7 +243,14 @@ public final class DynamoDBMessageStore: MessageStore {
         return StoredMessage(
             orderID: try string(.orderID), messageID: try string(.messageID), messageType: type, fromName: try string(.fromName),
             text: try string(.text), createdDate: try string(.createdDate), read: read, timestamp: timestamp,
-            storedAt: try string(.storedAt), orderNumber: item[.orderNumber]?.stringValue, attachments: attachments
+            storedAt: try string(.storedAt), orderNumber: item[.orderNumber]?.stringValue, attachments: attachments,
+            threadID: item[.threadID]?.stringValue, inReplyTo: item[.inReplyTo]?.stringValue,
+            readUpdatedAt: try item[.readUpdatedAt].map { value in
+                guard let time = value.numberText.flatMap({ Int64($0) }) else {
+                    throw MessageStoreError.failed("item attribute readUpdatedAt is not a whole number")
+                }
+                return time
+            }
         )
     }
 

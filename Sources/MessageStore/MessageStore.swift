@@ -5,7 +5,10 @@
 /// - key messages by order (`PK`) and by type and id (`SK`): one item per key, ever;
 /// - decide between versions of one message by their `timestamp`, atomically, so that
 ///   deliveries racing on several instances cannot undo each other (see ``StoreOutcome``);
-/// - return an order's messages in ascending sort-key order (`SK`, compared byte by byte).
+/// - return an order's messages in ascending sort-key order (`SK`, compared byte by byte);
+/// - apply ``ReadStatement`` whenever a delivery or a reader changes `read`;
+/// - keep each order's summary (``OrderSummary``: counts, last message) in the same atomic
+///   step as every write that changes it, so the counts never drift.
 public protocol MessageStore: Sendable {
     /// Stores a version of a message, unless the store already holds one at least as new.
     /// - Returns: what happened; in every case the stored item is the newest version.
@@ -34,6 +37,35 @@ public protocol MessageStore: Sendable {
     /// - Throws: ``MessageStoreError`` when the store could not be read; errors found while
     ///   reading later chunks are thrown by the listing's iterator instead.
     func listing(forOrder orderID: String, type: MessageType?, unlessUnchangedSince knownVersion: Int64?) async throws -> ListingRead
+
+    /// One page of an order's messages in `SK` order, optionally of one type: at most
+    /// `limit` messages whose sort key comes after `sortKey` (byte order), read by key, so a
+    /// page costs the same wherever it is. Following the pages returns every message that
+    /// existed throughout exactly once, whatever is written meanwhile.
+    func page(ofOrder orderID: String, type: MessageType?, after sortKey: String?, limit: Int) async throws -> Page<StoredMessage, String>
+
+    /// One message, or `nil` when there is none with that key.
+    func message(_ key: MessageKey) async throws -> StoredMessage?
+
+    /// Sets a message's `read` as a reader's statement at server time `time` (Unix ms), unless
+    /// a newer statement stands (see ``ReadStatement``), in one atomic step with the order's
+    /// counts. Returns only once the change is durable.
+    /// - Returns: the message as stored afterwards, or `nil` when there is no such message.
+    func setRead(_ read: Bool, of key: MessageKey, at time: Int64) async throws -> StoredMessage?
+
+    /// One page of the orders that have messages, most recent activity first (see
+    /// ``OrderPosition``), after `position`; only those with unread messages when
+    /// `unreadOnly`.
+    func orders(after position: OrderPosition?, limit: Int, unreadOnly: Bool) async throws -> Page<OrderSummary, OrderPosition>
+
+    /// One page of an order's conversation (received and sent messages together, oldest first
+    /// by `timestamp`, ties by `SK`), optionally of one thread (see
+    /// ``StoredMessage/conversationThreadID``), after `position`.
+    func conversation(ofOrder orderID: String, thread threadID: String?, after position: ConversationPosition?, limit: Int) async throws
+        -> Page<StoredMessage, ConversationPosition>
+
+    /// Every thread of an order, in order of their first message.
+    func threads(ofOrder orderID: String) async throws -> [ThreadSummary]
 
     /// Checks that the store answers, for readiness probes.
     /// - Throws: ``MessageStoreError`` when it does not.

@@ -19,8 +19,8 @@ extension Attachment {
 }
 
 extension StoredMessage {
-    /// Writes the item with the spec's attribute names in the spec's order; `orderNumber`
-    /// and `attachments` only when present.
+    /// Writes the item with the spec's attribute names in the spec's order; `orderNumber`,
+    /// `attachments`, `threadId`, `inReplyTo` and `readUpdatedAt` only when present.
     public func write(to writer: inout JSONWriter) {
         writer.object { item in
             item.field(Attribute.partitionKey.rawValue, partitionKey)
@@ -39,6 +39,9 @@ extension StoredMessage {
                 item.key(Attribute.attachments.rawValue)
                 Attachment.write(attachments, to: &item)
             }
+            if let threadID { item.field(Attribute.threadID.rawValue, threadID) }
+            if let inReplyTo { item.field(Attribute.inReplyTo.rawValue, inReplyTo) }
+            if let readUpdatedAt { item.field(Attribute.readUpdatedAt.rawValue, readUpdatedAt) }
         }
     }
 }

@@ -26,6 +26,14 @@ public struct StoredMessage: Sendable, Hashable {
     public var orderNumber: String?
     /// The message's attachments, when sent.
     public var attachments: [Attachment]?
+    /// The conversation thread the message belongs to, when Qualia names one; otherwise it is
+    /// in the order's main thread (see ``conversationThreadID``).
+    public var threadID: String?
+    /// The message this one answers, when Qualia names one.
+    public var inReplyTo: String?
+    /// When a reader last set `read` (Unix milliseconds, server time), or `nil` when `read`
+    /// is still what a delivery said. See ``ReadStatement``.
+    public var readUpdatedAt: Int64?
 
     /// Creates a stored message.
     public init(
@@ -39,7 +47,10 @@ public struct StoredMessage: Sendable, Hashable {
         timestamp: Int64,
         storedAt: String,
         orderNumber: String? = nil,
-        attachments: [Attachment]? = nil
+        attachments: [Attachment]? = nil,
+        threadID: String? = nil,
+        inReplyTo: String? = nil,
+        readUpdatedAt: Int64? = nil
     ) {
         self.orderID = orderID
         self.messageID = messageID
@@ -52,6 +63,9 @@ public struct StoredMessage: Sendable, Hashable {
         self.storedAt = storedAt
         self.orderNumber = orderNumber
         self.attachments = attachments
+        self.threadID = threadID
+        self.inReplyTo = inReplyTo
+        self.readUpdatedAt = readUpdatedAt
     }
 
     /// The partition key: `MESSAGE#{order_id}`.
@@ -60,11 +74,21 @@ public struct StoredMessage: Sendable, Hashable {
     /// The sort key: `{message_type}#{message_id}`.
     public var sortKey: String { Self.sortKeyPrefix(for: messageType) + messageID }
 
-    /// Whether two versions carry the same message, byte for byte, whenever each was stored.
-    public func hasSameContent(as other: StoredMessage) -> Bool {
-        var other = other
-        other.storedAt = storedAt
-        return self == other
+    /// The thread the message is in: its ``threadID``, or the order's main thread, whose id
+    /// is the order id.
+    public var conversationThreadID: String { threadID ?? orderID }
+
+    /// Whether this delivery carries the same message as the `stored` version, byte for byte,
+    /// whenever each was stored: `storedAt` is not compared, nor `read` once a reader has set
+    /// it (a reader's statement is not part of what Qualia sent).
+    public func hasSameContent(as stored: StoredMessage) -> Bool {
+        var stored = stored
+        stored.storedAt = storedAt
+        if stored.readUpdatedAt != nil {
+            stored.read = read
+            stored.readUpdatedAt = readUpdatedAt
+        }
+        return self == stored
     }
 
     /// Equal when every field holds the same bytes: text that differs only in Unicode
@@ -75,6 +99,8 @@ public struct StoredMessage: Sendable, Hashable {
             && lhs.text.hasSameUTF8(as: rhs.text) && lhs.createdDate.hasSameUTF8(as: rhs.createdDate) && lhs.read == rhs.read
             && lhs.timestamp == rhs.timestamp && lhs.storedAt.hasSameUTF8(as: rhs.storedAt)
             && lhs.orderNumber.hasSameUTF8(as: rhs.orderNumber) && lhs.attachments == rhs.attachments
+            && lhs.threadID.hasSameUTF8(as: rhs.threadID) && lhs.inReplyTo.hasSameUTF8(as: rhs.inReplyTo)
+            && lhs.readUpdatedAt == rhs.readUpdatedAt
     }
 
     /// Hashes the fields that identify a message; consistent with ``==`` because equal bytes
@@ -111,6 +137,9 @@ extension StoredMessage {
         case storedAt
         case orderNumber
         case attachments
+        case threadID = "threadId"
+        case inReplyTo
+        case readUpdatedAt
     }
 }
 

@@ -152,6 +152,15 @@ final class SQLiteStatement {
         try connection.check(sqlite3_bind_int64(handle, index, value))
     }
 
+    /// Binds an integer, or NULL when `value` is `nil`.
+    func bind(_ value: Int64?, at index: Int32) throws {
+        if let value {
+            try bind(value, at: index)
+        } else {
+            try connection.check(sqlite3_bind_null(handle, index))
+        }
+    }
+
     /// Advances to the next row: `true` when a row is ready to read, `false` when done.
     func step() throws -> Bool {
         let code = sqlite3_step(handle)

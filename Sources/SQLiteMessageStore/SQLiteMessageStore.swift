@@ -318,6 +318,7 @@ public final class SQLiteMessageStore: MessageStore {
         // Checkpoints run on their own thread instead (see ``SQLiteCheckpointer``).
         try connection.execute("PRAGMA wal_autocheckpoint = 0")
         try connection.execute(SQLiteRows.schemaSQL)
+        try SQLiteRows.migrate(on: connection)
         // SQLite opens a file it may not write read-only without a word; every write would
         // then fail. Refuse at start instead, and prove a real write works.
         guard !connection.isReadOnly else {

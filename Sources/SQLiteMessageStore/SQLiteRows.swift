@@ -57,6 +57,9 @@ enum SQLiteRows {
         try statement.bind(message.storedAt, at: parameter(.storedAt))
         try statement.bind(message.orderNumber, at: parameter(.orderNumber))
         try statement.bind(row.attachmentsJSON, at: parameter(.attachments))
+        try statement.bind(message.threadID, at: parameter(.threadID))
+        try statement.bind(message.inReplyTo, at: parameter(.inReplyTo))
+        try statement.bind(message.readUpdatedAt, at: parameter(.readUpdatedAt))
         _ = try statement.step()
     }
 
@@ -143,7 +146,10 @@ enum SQLiteRows {
             timestamp: row.int64(at: column(.timestamp)),
             storedAt: text(.storedAt) ?? "",
             orderNumber: text(.orderNumber),
-            attachments: try text(.attachments).map(decodeAttachments)
+            attachments: try text(.attachments).map(decodeAttachments),
+            threadID: text(.threadID),
+            inReplyTo: text(.inReplyTo),
+            readUpdatedAt: row.isNull(at: column(.readUpdatedAt)) ? nil : row.int64(at: column(.readUpdatedAt))
         )
     }
 
@@ -185,6 +191,9 @@ enum SQLiteRows {
             storedAt    TEXT    NOT NULL,
             orderNumber TEXT,
             attachments TEXT,
+            threadId    TEXT,
+            inReplyTo   TEXT,
+            readUpdatedAt INTEGER,
             PRIMARY KEY (PK, SK)
         ) WITHOUT ROWID;
 
@@ -218,6 +227,25 @@ enum SQLiteRows {
             padding   BLOB
         );
         """
+
+    /// Columns added after the first release, with their types: a database created before
+    /// gains them (as NULL in existing rows) when the store opens it.
+    static let addedColumns: [(StoredMessage.Attribute, String)] = [
+        (.threadID, "TEXT"), (.inReplyTo, "TEXT"), (.readUpdatedAt, "INTEGER"),
+    ]
+
+    /// Adds the ``addedColumns`` that an older database lacks.
+    static func migrate(on connection: SQLiteConnection) throws {
+        let statement = try connection.prepared("SELECT name FROM pragma_table_info('messages')")
+        var existing: Set<String> = []
+        while try statement.step() {
+            if let name = statement.text(at: 0) { existing.insert(name) }
+        }
+        statement.reset()
+        for (attribute, type) in addedColumns where !existing.contains(attribute.rawValue) {
+            try connection.execute("ALTER TABLE messages ADD COLUMN \(attribute.rawValue) \(type)")
+        }
+    }
 
     /// Rewrites the probe row in a transaction of its own: whatever stops it would stop a
     /// message write of `bytes` too. A small probe can pass where a large message fails (the

@@ -24,9 +24,37 @@ import Testing
         while try statement.step() { columns.append(statement.text(at: 0) ?? "") }
         #expect(columns == [
             "PK", "SK", "orderId", "messageId", "messageType", "fromName", "text", "createdDate", "read", "timestamp",
-            "storedAt", "orderNumber", "attachments",
+            "storedAt", "orderNumber", "attachments", "threadId", "inReplyTo", "readUpdatedAt",
         ])
         #expect(try connection.scalarText("PRAGMA journal_mode") == "wal")
+    }
+
+    @Test func aDatabaseFromBeforeTheReaderSideGainsItsColumnsAndKeepsItsRows() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("old.sqlite")
+        // The first release's table, holding one message.
+        let old = try SQLiteConnection(path: path)
+        try old.execute("""
+            CREATE TABLE messages (PK TEXT NOT NULL, SK TEXT NOT NULL, orderId TEXT NOT NULL, messageId TEXT NOT NULL,
+                messageType TEXT NOT NULL, fromName TEXT NOT NULL, text TEXT NOT NULL, createdDate TEXT NOT NULL,
+                read INTEGER NOT NULL CHECK (read IN (0, 1)), timestamp INTEGER NOT NULL, storedAt TEXT NOT NULL,
+                orderNumber TEXT, attachments TEXT, PRIMARY KEY (PK, SK)) WITHOUT ROWID;
+            INSERT INTO messages VALUES ('MESSAGE#QO-OLD', 'message.received#MSG-1', 'QO-OLD', 'MSG-1', 'message.received',
+                'A', 'kept', '2025-10-28T10:30:00Z', 0, 1761647400000, '2025-10-28T10:30:05Z', NULL, NULL);
+            """)
+        old.close()
+
+        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+        let kept = try await store.messages(forOrder: "QO-OLD", type: nil)
+        #expect(kept.map(\.text) == ["kept"])
+        #expect(kept.first?.threadID == nil && kept.first?.readUpdatedAt == nil)
+        var threaded = sampleMessage(order: "QO-OLD", id: "MSG-2")
+        threaded.threadID = "T-1"
+        threaded.inReplyTo = "MSG-1"
+        _ = try await store.store(threaded)
+        #expect(try await store.messages(forOrder: "QO-OLD", type: nil).last == threaded)
+        try await store.shutdown()
     }
 
     @Test func writesUseFullSynchronousMode() async throws {
