@@ -125,6 +125,38 @@ public final class DynamoDBClient: Sendable {
         return output.tableDescription
     }
 
+    /// Writes several items all at once or not at all.
+    /// - Throws: ``DynamoDBError`` with ``DynamoDBError/cancellationReasons`` when the
+    ///   transaction was cancelled (``DynamoDBError/isConditionalCheckFailure`` when a
+    ///   condition was false).
+    public func transactWriteItems(_ input: TransactWriteItemsInput) async throws {
+        let _: TransactWriteItemsOutput = try await send("TransactWriteItems", input)
+    }
+
+    /// Several items read as one consistent snapshot: each read's item, in the order asked,
+    /// or `nil` where there is none.
+    public func transactGetItems(_ input: TransactGetItemsInput) async throws -> [Item?] {
+        let output: TransactGetItemsOutput = try await send("TransactGetItems", input)
+        guard output.responses.count == input.transactItems.count else {
+            throw DynamoDBError(
+                kind: .invalidResponse, code: "InvalidResponse",
+                message: "TransactGetItems answered \(output.responses.count) responses for \(input.transactItems.count) reads"
+            )
+        }
+        return output.items
+    }
+
+    /// One page of a scan.
+    public func scan(_ input: ScanInput) async throws -> ScanOutput {
+        try await send("Scan", input)
+    }
+
+    /// Changes a table: adds global secondary indexes.
+    public func updateTable(_ input: UpdateTableInput) async throws -> TableDescription {
+        let output: UpdateTableOutput = try await send("UpdateTable", input)
+        return output.tableDescription
+    }
+
     // MARK: Transport
 
     /// Sends one operation, retrying as the retry policy allows, all of it before one deadline.
@@ -226,14 +258,15 @@ public final class DynamoDBClient: Sendable {
 }
 
 extension DynamoDBClient {
-    /// Waits until a table is `ACTIVE`, asking every `interval`, for at most `timeout`.
+    /// Waits until a table and every global secondary index it has are `ACTIVE`, asking every `interval`, for at most `timeout`.
     /// - Throws: ``DynamoDBError`` when it does not become active in time.
     public func waitUntilActive(_ tableName: String, timeout: Duration = .seconds(120), interval: Duration = .milliseconds(500)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            if try await describeTable(tableName).tableStatus == .active { return }
+            let table = try await describeTable(tableName)
+            if table.tableStatus == .active && (table.globalSecondaryIndexes ?? []).allSatisfy({ $0.indexStatus == .active }) { return }
             guard ContinuousClock.now + interval < deadline else {
-                throw DynamoDBError(kind: .service, code: "TableNotActive", message: "table \(tableName) did not become ACTIVE in time")
+                throw DynamoDBError(kind: .service, code: "TableNotActive", message: "table \(tableName) and its indexes did not become ACTIVE in time")
             }
             try await Task.sleep(for: interval)
         }

@@ -25,13 +25,17 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
     public var message: String
     /// The HTTP status, when DynamoDB answered.
     public var statusCode: Int?
+    /// Why each item of a cancelled transaction (``Code/transactionCanceled``) was at fault or
+    /// not, in the order asked; `nil` for every other error.
+    public var cancellationReasons: [CancellationReason]?
 
     /// Creates an error.
-    public init(kind: Kind, code: String, message: String, statusCode: Int? = nil) {
+    public init(kind: Kind, code: String, message: String, statusCode: Int? = nil, cancellationReasons: [CancellationReason]? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.statusCode = statusCode
+        self.cancellationReasons = cancellationReasons
     }
 
     /// Error codes DynamoDB sends that this client treats specially.
@@ -45,6 +49,10 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let requestLimitExceeded = "RequestLimitExceeded"
         public static let internalServerError = "InternalServerError"
         public static let serviceUnavailable = "ServiceUnavailable"
+        /// A transaction wrote or read nothing; its ``DynamoDBError/cancellationReasons`` say why.
+        public static let transactionCanceled = "TransactionCanceledException"
+        /// A write conflicted with a transaction in progress on the same item.
+        public static let transactionConflict = "TransactionConflictException"
     }
 
     /// The code of ``deadlineExceeded(_:after:)``.
@@ -76,15 +84,38 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         switch kind {
         case .connection: return true
         case .credentials, .invalidResponse, .clientShutDown: return false
-        case .service: return isThrottling || (statusCode ?? 0) >= 500
+        case .service:
+            return isThrottling || (statusCode ?? 0) >= 500 || code == Code.transactionConflict
+                || (isTransactionCanceled && !isConditionalCheckFailure && cancelledOnlyForPassingReasons)
         }
     }
 
-    /// Whether DynamoDB refused a conditional write because its condition was false.
-    public var isConditionalCheckFailure: Bool { code == Code.conditionalCheckFailed }
+    /// Whether DynamoDB refused a conditional write because its condition was false: a
+    /// `ConditionalCheckFailedException`, or a transaction cancelled because one of its
+    /// conditions was false (the items changed since they were read: a lost race, which
+    /// sending the same request again cannot win; read again instead).
+    public var isConditionalCheckFailure: Bool {
+        code == Code.conditionalCheckFailed
+            || (isTransactionCanceled && (cancellationReasons ?? []).contains { $0.code == CancellationReason.Code.conditionalCheckFailed })
+    }
+
+    /// Whether this is a cancelled transaction (see ``cancellationReasons``).
+    public var isTransactionCanceled: Bool { code == Code.transactionCanceled }
+
+    /// Whether every item at fault in a cancelled transaction was so for a reason that may
+    /// pass (a conflicting transaction in progress, throttling), so the same request may succeed.
+    private var cancelledOnlyForPassingReasons: Bool {
+        let passing = [
+            CancellationReason.Code.transactionConflict, CancellationReason.Code.provisionedThroughputExceeded,
+            CancellationReason.Code.throttlingError,
+        ]
+        let atFault = (cancellationReasons ?? []).filter { $0.code != CancellationReason.Code.none }
+        return !atFault.isEmpty && atFault.allSatisfy { passing.contains($0.code) }
+    }
 
     public var description: String {
-        "DynamoDB \(code)\(statusCode.map { " (HTTP \($0))" } ?? ""): \(message)"
+        let reasons = cancellationReasons.map { " [\($0.map(\.code).joined(separator: ", "))]" } ?? ""
+        return "DynamoDB \(code)\(statusCode.map { " (HTTP \($0))" } ?? ""): \(message)\(reasons)"
     }
 
     /// Reads DynamoDB's JSON error body: `{"__type": "…#Code", "message": "…"}` (some errors
@@ -95,6 +126,20 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         let type = members["__type"]?.stringValue
         let code = type.map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
         let message = members["message"]?.stringValue ?? members["Message"]?.stringValue ?? ""
-        return DynamoDBError(kind: .service, code: code, message: message, statusCode: status)
+        return DynamoDBError(
+            kind: .service, code: code, message: message, statusCode: status, cancellationReasons: cancellationReasons(in: members["CancellationReasons"])
+        )
+    }
+
+    /// A cancelled transaction's `CancellationReasons` (`[{"Code": "…", "Message": "…"}, …]`),
+    /// or `nil` when the body has none.
+    private static func cancellationReasons(in json: JSONValue?) -> [CancellationReason]? {
+        guard case .array(let elements)? = json else { return nil }
+        return elements.map { element in
+            guard case .object(let reason) = element else { return CancellationReason(code: CancellationReason.Code.none) }
+            return CancellationReason(
+                code: reason["Code"]?.stringValue ?? CancellationReason.Code.none, message: reason["Message"]?.stringValue
+            )
+        }
     }
 }

@@ -92,10 +92,17 @@ public struct UpdateItemInput: Sendable, Codable {
     }
 }
 
-/// `Query`: one page of the items of one partition, in sort-key order.
+/// `Query`: one page of the items of one partition, in sort-key order, of the table or of
+/// one of its secondary indexes.
 public struct QueryInput: Sendable, Codable {
     public var tableName: String
+    /// The secondary index to query, or `nil` for the table. Global secondary indexes are
+    /// eventually consistent: they refuse `ConsistentRead`.
+    public var indexName: String?
     public var keyConditionExpression: String
+    /// Which of the items read to return; applied after reading, so a page still costs (and
+    /// `Limit` still counts) what it read.
+    public var filterExpression: String?
     public var expressionAttributeNames: [String: String]?
     public var expressionAttributeValues: Item?
     /// The most items to evaluate for this page.
@@ -113,11 +120,13 @@ public struct QueryInput: Sendable, Codable {
     public init(
         tableName: String, keyConditionExpression: String, expressionAttributeNames: [String: String]? = nil,
         expressionAttributeValues: Item? = nil, limit: Int? = nil, exclusiveStartKey: Item? = nil, consistentRead: Bool? = nil,
-        scanIndexForward: Bool? = nil, projectionExpression: String? = nil
+        scanIndexForward: Bool? = nil, projectionExpression: String? = nil, indexName: String? = nil, filterExpression: String? = nil
     ) {
         self.projectionExpression = projectionExpression
         self.tableName = tableName
+        self.indexName = indexName
         self.keyConditionExpression = keyConditionExpression
+        self.filterExpression = filterExpression
         self.expressionAttributeNames = expressionAttributeNames
         self.expressionAttributeValues = expressionAttributeValues
         self.limit = limit
@@ -127,7 +136,8 @@ public struct QueryInput: Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case tableName = "TableName", keyConditionExpression = "KeyConditionExpression"
+        case tableName = "TableName", indexName = "IndexName", keyConditionExpression = "KeyConditionExpression"
+        case filterExpression = "FilterExpression"
         case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
         case limit = "Limit", exclusiveStartKey = "ExclusiveStartKey", consistentRead = "ConsistentRead"
         case scanIndexForward = "ScanIndexForward"
@@ -170,8 +180,17 @@ public struct TableDescription: Sendable, Codable, Hashable {
     /// ``TableStatus/active`` once it can be used.
     public var tableStatus: TableStatus?
     public var keySchema: [KeySchemaElement]?
+    /// The table's global secondary indexes and their states; `nil` when it has none.
+    public var globalSecondaryIndexes: [GlobalSecondaryIndexDescription]?
 
-    enum CodingKeys: String, CodingKey { case tableName = "TableName", tableStatus = "TableStatus", keySchema = "KeySchema" }
+    /// The global secondary index with this name, when the table has it.
+    public func globalSecondaryIndex(named name: String) -> GlobalSecondaryIndexDescription? {
+        globalSecondaryIndexes?.first { $0.indexName == name }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", tableStatus = "TableStatus", keySchema = "KeySchema", globalSecondaryIndexes = "GlobalSecondaryIndexes"
+    }
 }
 
 /// What `DescribeTable` answers.
@@ -214,18 +233,24 @@ public struct CreateTableInput: Sendable, Codable {
     public var attributeDefinitions: [AttributeDefinition]
     public var keySchema: [KeySchemaElement]
     public var billingMode: BillingMode
+    /// Global secondary indexes to create with the table; their key attributes need
+    /// ``attributeDefinitions`` too.
+    public var globalSecondaryIndexes: [GlobalSecondaryIndex]?
 
     public init(
-        tableName: String, attributeDefinitions: [AttributeDefinition], keySchema: [KeySchemaElement], billingMode: BillingMode = .payPerRequest
+        tableName: String, attributeDefinitions: [AttributeDefinition], keySchema: [KeySchemaElement], billingMode: BillingMode = .payPerRequest,
+        globalSecondaryIndexes: [GlobalSecondaryIndex]? = nil
     ) {
         self.tableName = tableName
         self.attributeDefinitions = attributeDefinitions
         self.keySchema = keySchema
         self.billingMode = billingMode
+        self.globalSecondaryIndexes = globalSecondaryIndexes
     }
 
     enum CodingKeys: String, CodingKey {
         case tableName = "TableName", attributeDefinitions = "AttributeDefinitions", keySchema = "KeySchema", billingMode = "BillingMode"
+        case globalSecondaryIndexes = "GlobalSecondaryIndexes"
     }
 }
 
