@@ -7,16 +7,26 @@ import Synchronization
 /// `PK = MESSAGE#{order_id}` and `SK = {message_type}#{message_id}`.
 ///
 /// Items carry the spec's attributes with the spec's types: strings as `S`, `read` as `BOOL`,
-/// `timestamp` as `N`, `attachments` as `L` of `M`. Reads are strongly consistent, so a
-/// message acknowledged by any instance is listed by every instance straight after.
+/// `timestamp` as `N`, `attachments` as `L` of `M`. Reads of messages are strongly
+/// consistent, so a message acknowledged by any instance is listed by every instance straight
+/// after.
 ///
-/// Each operation (``store(_:)``, ``messages(forOrder:type:)``, ``checkReadiness()``) runs
-/// under one ``Deadline``, `operationTimeout` from its start: every DynamoDB call it makes
-/// (the conditional `PutItem` and the `GetItem` after a failed condition; every `Query` page),
-/// every attempt and backoff of those calls, and any credential fetch they need, share it. When
-/// it passes, the operation throws ``MessageStoreError/unavailable(_:)``, as for any outage; a
-/// `PutItem` whose outcome is unknown is unavailable too, and redelivering it is safe because
-/// the store decides between versions by their `timestamp`.
+/// Each order also has a summary item (``OrderSummaryItem``: `PK = ORDER#{order_id}`,
+/// `SK = SUMMARY`), outside the `MESSAGE#` partitions so that the spec's `GET` and any other
+/// reader of those partitions sees exactly the items it saw before; the global secondary
+/// index `orders-by-activity` (``OrdersIndex``) lists the summaries by most recent activity.
+/// Every write (``store(_:)``, ``setRead(_:of:at:)``) reads the message and its summary as
+/// one snapshot (`TransactGetItems`), decides, and writes both in one `TransactWriteItems`
+/// conditioned on that snapshot; when another instance wrote either meanwhile, it reads and
+/// decides again, at most ``writeAttempts`` times. Correctness comes only from those
+/// conditions, so instances racing on one table cannot undo each other or make counts drift.
+///
+/// Each operation runs under one ``Deadline``, `operationTimeout` from its start: every
+/// DynamoDB call it makes (each snapshot read and transaction of every attempt; every `Query`
+/// page), every retry and backoff of those calls, and any credential fetch they need, share
+/// it. When it passes, the operation throws ``MessageStoreError/unavailable(_:)``, as for any
+/// outage; a transaction whose outcome is unknown is unavailable too, and redelivering it is
+/// safe because the store decides between versions by their `timestamp`.
 public final class DynamoDBMessageStore: MessageStore {
     /// How to reach the table.
     public struct Configuration: Sendable {
@@ -39,9 +49,9 @@ public final class DynamoDBMessageStore: MessageStore {
         }
     }
 
-    private let configuration: Configuration
-    private let client: DynamoDBClient
-    private let logger: Logger
+    let configuration: Configuration
+    let client: DynamoDBClient
+    let logger: Logger
     private let isShutDown = Atomic<Bool>(false)
 
     /// Creates a store over a client, which the store owns and shuts down.
@@ -51,28 +61,18 @@ public final class DynamoDBMessageStore: MessageStore {
         self.logger = logger
     }
 
+    /// Decides and writes a delivery in one transaction with its order's summary (see
+    /// ``commit(_:over:)``), reading again and deciding again when another writer got there
+    /// first.
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         try await mappingErrors {
-            // One conditional write: DynamoDB checks and writes atomically, so instances racing
-            // on one message cannot replace a newer version with an older one.
-            let put = PutItemInput(
-                tableName: configuration.tableName,
-                item: Self.item(for: message),
-                conditionExpression: "attribute_not_exists(#pk) OR #timestamp < :timestamp",
-                expressionAttributeNames: ["#pk": StoredMessage.Attribute.partitionKey.rawValue, "#timestamp": StoredMessage.Attribute.timestamp.rawValue],
-                expressionAttributeValues: [":timestamp": .integer(message.timestamp)],
-                returnValues: .allOld
-            )
-            do {
-                let output = try await client.putItem(put)
-                return output.attributes == nil ? .created : .updated
-            } catch let error as DynamoDBError where error.isConditionalCheckFailure {
-                // Not written: a version at least as new is stored. Tell a repeat from a newer one.
-                var key: Item = [:]
-                key[.partitionKey] = .string(message.partitionKey)
-                key[.sortKey] = .string(message.sortKey)
-                let stored = try await client.getItem(GetItemInput(tableName: configuration.tableName, key: key, consistentRead: true))
-                return try StoreOutcome.decide(storing: message, over: stored.map(Self.message(from:))) == .duplicate ? .duplicate : .stale
+            try await retryingLostRaces("store") {
+                let snapshot = try await readSnapshot(message.key)
+                let outcome = StoreOutcome.decide(storing: message, over: snapshot.message)
+                guard outcome.wroteNewVersion else { return outcome }
+                let written = snapshot.message.map { ReadStatement.merging(message, over: $0) } ?? message
+                try await commit(.put(written), over: snapshot)
+                return outcome
             }
         }
     }
@@ -125,7 +125,7 @@ public final class DynamoDBMessageStore: MessageStore {
     }
 
     /// The strongly consistent Query of an order's messages, of one type or both.
-    private func orderQuery(_ orderID: String, type: MessageType?) -> QueryInput {
+    func orderQuery(_ orderID: String, type: MessageType?) -> QueryInput {
         var values: Item = [":pk": .string(StoredMessage.partitionKey(orderID: orderID))]
         var condition = "#pk = :pk"
         var names = ["#pk": StoredMessage.Attribute.partitionKey.rawValue]
@@ -152,33 +152,6 @@ public final class DynamoDBMessageStore: MessageStore {
     public func shutdown() async throws {
         guard !isShutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try await client.shutdown()
-    }
-
-    /// Creates the spec's table (string `PK` and `SK`, on-demand billing) when it does not
-    /// exist, then waits until it is `ACTIVE`.
-    /// - Returns: `true` when the table was created, `false` when it was already there.
-    @discardableResult
-    public static func createTableIfMissing(_ tableName: String, client: DynamoDBClient) async throws -> Bool {
-        var created = true
-        do {
-            _ = try await client.createTable(
-                CreateTableInput(
-                    tableName: tableName,
-                    attributeDefinitions: [
-                        .init(attributeName: StoredMessage.Attribute.partitionKey.rawValue, attributeType: .string),
-                        .init(attributeName: StoredMessage.Attribute.sortKey.rawValue, attributeType: .string),
-                    ],
-                    keySchema: [
-                        .init(attributeName: StoredMessage.Attribute.partitionKey.rawValue, keyType: .hash),
-                        .init(attributeName: StoredMessage.Attribute.sortKey.rawValue, keyType: .range),
-                    ]
-                )
-            )
-        } catch let error as DynamoDBError where error.code == DynamoDBError.Code.resourceInUse {
-            created = false
-        }
-        try await client.waitUntilActive(tableName)
-        return created
     }
 
     // MARK: Items
@@ -258,7 +231,7 @@ public final class DynamoDBMessageStore: MessageStore {
     /// the caller's when that is earlier), turning their failures into the store's: anything
     /// that may pass (throttling, 5xx, no connection, no credentials, no table yet, the
     /// deadline) is `unavailable`.
-    private func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await Deadline.after(configuration.operationTimeout).run(body)
         } catch let error as DynamoDBError {

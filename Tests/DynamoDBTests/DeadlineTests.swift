@@ -173,7 +173,7 @@ func deadlineTestClient(
             let elapsed = await unavailable { _ = try await store.store(Self.message) }
             #expect(elapsed < sendingBudget + deadlineSlack)
             #expect(elapsed >= sendingBudget - .milliseconds(100))
-            #expect(endpoint.received.map(\.operation) == ["PutItem"])
+            #expect(endpoint.received.map(\.operation) == ["TransactGetItems"])
             try await store.shutdown()
         }
     }
@@ -187,24 +187,29 @@ func deadlineTestClient(
             let store = try store(url)
             let elapsed = await unavailable { _ = try await store.store(Self.message) }
             #expect(elapsed < Self.budget + deadlineSlack)
-            #expect(endpoint.received.map(\.operation).allSatisfy { $0 == "PutItem" })
+            #expect(endpoint.received.map(\.operation).allSatisfy { $0 == "TransactGetItems" })
             try await store.shutdown()
         }
     }
 
-    @Test func aFailedConditionThenAHangingGetItemIsUnavailableByTheSameDeadline() async throws {
-        // The GetItem after a failed condition had a budget of its own; now it shares the PutItem's.
+    @Test func aLostRaceThenAHangingReadIsUnavailableByTheSameDeadline() async throws {
+        // The read again after a lost race shares the first read's and the transaction's deadline.
+        let cancelled = #"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"cancelled","# +
+            #""CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"m"},{"Code":"None"}]}"#
         let script: ScriptedDynamoDBEndpoint.Script = { request in
-            request.operation == "PutItem"
-                ? .answer(status: 400, body: ScriptedDynamoDBEndpoint.errorBody(DynamoDBError.Code.conditionalCheckFailed), after: .milliseconds(200))
-                : .hang
+            switch (request.operation, request.index) {
+            case ("TransactGetItems", 0): .answer(status: 200, body: #"{"Responses":[{},{}]}"#)
+            case ("Query", 0): .answer(status: 200, body: #"{"Items":[],"Count":0}"#)
+            case ("TransactWriteItems", 0): .answer(status: 400, body: cancelled, after: .milliseconds(200))
+            default: .hang
+            }
         }
         try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
             let store = try store(url, budget: sendingBudget)
             let elapsed = await unavailable { _ = try await store.store(Self.message) }
             #expect(elapsed < sendingBudget + deadlineSlack)
             #expect(elapsed >= sendingBudget - .milliseconds(100))
-            #expect(endpoint.received.map(\.operation) == ["PutItem", "GetItem"])
+            #expect(endpoint.received.map(\.operation) == ["TransactGetItems", "Query", "TransactWriteItems", "TransactGetItems"])
             try await store.shutdown()
         }
     }

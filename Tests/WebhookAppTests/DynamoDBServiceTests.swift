@@ -63,13 +63,13 @@ import Testing
     }
 
     /// The README's bound at the production defaults, with the repro: DynamoDB answers
-    /// the first `PutItem` with a 500 after 4.8 s and then never answers again. Before, the retry
+    /// the first `TransactGetItems` with a 500 after 4.8 s and then never answers again. Before, the retry
     /// had a 5 s attempt timeout of its own and the POST answered after 9.8 s.
     @Test func aPOSTAnswers503WithinFiveSecondsWhenDynamoDBAnswersA500LateAndThenHangs() async throws {
         let script: ScriptedDynamoDBEndpoint.Script = { request in
             switch (request.operation, request.index) {
             case ("DescribeTable", _): .answer(status: 200, body: ScriptedDynamoDBEndpoint.activeTable)
-            case ("PutItem", 0): .answer(status: 500, body: ScriptedDynamoDBEndpoint.errorBody("InternalServerError"), after: .milliseconds(4800))
+            case ("TransactGetItems", 0): .answer(status: 500, body: ScriptedDynamoDBEndpoint.errorBody("InternalServerError"), after: .milliseconds(4800))
             default: .hang
             }
         }
@@ -87,7 +87,7 @@ import Testing
                 #expect(elapsed >= .milliseconds(4800))
             }
             // The retry after the 500 (if a busy machine starts it before the deadline) hangs too.
-            #expect((1...2).contains(endpoint.received.filter { $0.operation == "PutItem" }.count))
+            #expect((1...2).contains(endpoint.received.filter { $0.operation == "TransactGetItems" }.count))
             #expect(logs.lines.contains { $0.contains("Message store failed") })
         }
     }
@@ -122,7 +122,7 @@ import Testing
                     if request == "POST" { try Self.expectStoreUnavailable(response) }
                 }
             }
-            #expect(endpoint.received.map(\.operation) == ["PutItem", "Query", "DescribeTable"])
+            #expect(endpoint.received.map(\.operation) == ["TransactGetItems", "Query", "DescribeTable"])
         }
     }
 

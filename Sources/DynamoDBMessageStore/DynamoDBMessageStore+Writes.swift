@@ -1,0 +1,152 @@
+import DynamoDB
+import Logging
+import MessageStore
+
+// How the store writes: read a message and its order's summary as one snapshot, decide, then
+// write both in one transaction conditioned on that snapshot, so that the counts never drift
+// and instances racing on one table cannot undo each other. Correctness comes only from the
+// conditions; a write that loses a race reads again and decides again.
+
+extension DynamoDBMessageStore {
+    /// How many times one operation reads, decides and writes before it gives up on a
+    /// contended order (each lost race means another writer committed meanwhile).
+    static let writeAttempts = 8
+
+    /// A message and its order's summary, as one transaction read them.
+    struct Snapshot: Sendable {
+        /// The message's key.
+        var key: MessageKey
+        /// The stored message, or `nil` when there is none.
+        var message: StoredMessage?
+        /// The order's summary, or `nil` when the order has none (a new order, or one written
+        /// by a release that kept no summaries).
+        var summary: VersionedSummary?
+    }
+
+    /// What a write does to the message item.
+    enum MessageWrite: Sendable {
+        /// Writes the whole item (a new or newer delivery).
+        case put(StoredMessage)
+        /// Sets `read` and `readUpdatedAt` only (a reader's statement), leaving the rest as stored.
+        case setRead(StoredMessage)
+
+        /// The message as stored after the write.
+        var message: StoredMessage {
+            switch self {
+            case .put(let message), .setRead(let message): message
+            }
+        }
+    }
+
+    /// Reads a message and its order's summary in one `TransactGetItems`: a strongly
+    /// consistent snapshot of the two.
+    func readSnapshot(_ key: MessageKey) async throws -> Snapshot {
+        let items = try await client.transactGetItems(
+            TransactGetItemsInput(tableName: configuration.tableName, keys: [Self.messageKey(key), OrderSummaryItem.key(orderID: key.orderID)])
+        )
+        return Snapshot(key: key, message: try items[0].map(Self.message(from:)), summary: try items[1].map(OrderSummaryItem.record(from:)))
+    }
+
+    /// Writes the message and its order's new summary in one `TransactWriteItems`, each
+    /// conditioned on the snapshot: the message on not existing, or on its `timestamp` and
+    /// `readUpdatedAt` as read (every write to a message changes one of them); the summary on
+    /// not existing, or on its `version` as read (every write to the order raises it).
+    /// - Throws: ``DynamoDB/DynamoDBError`` with ``DynamoDB/DynamoDBError/isConditionalCheckFailure``
+    ///   when another writer changed either since the snapshot.
+    func commit(_ write: MessageWrite, over snapshot: Snapshot) async throws {
+        let summary = try await summary(after: write.message, over: snapshot)
+        let summaryItem = OrderSummaryItem.item(for: summary, version: (snapshot.summary?.version ?? 0) + 1)
+        try await client.transactWriteItems(
+            TransactWriteItemsInput(transactItems: [messageWrite(write, over: snapshot.message), summaryWrite(summaryItem, over: snapshot.summary)])
+        )
+    }
+
+    /// The order's summary once `written` is stored. An order without a summary item (new,
+    /// or written only by a release that kept none) is summarized from its other messages,
+    /// read from its partition: any writer of this release that changes them meanwhile
+    /// creates the summary item too, and so makes this write's condition fail.
+    private func summary(after written: StoredMessage, over snapshot: Snapshot) async throws -> OrderSummary {
+        if let stored = snapshot.summary { return stored.summary.after(writing: written, replacing: snapshot.message) }
+        let others = try await client.queryAll(orderQuery(snapshot.key.orderID, type: nil)).map(Self.message(from:)).filter {
+            !$0.sortKey.hasSameUTF8(as: snapshot.key.sortKey)
+        }
+        return OrderSummary.of(others)?.after(writing: written, replacing: nil) ?? OrderSummary(first: written)
+    }
+
+    /// The transaction's write of the message item, conditioned on `stored`.
+    private func messageWrite(_ write: MessageWrite, over stored: StoredMessage?) -> TransactWriteItem {
+        var names = ["#pk": StoredMessage.Attribute.partitionKey.rawValue]
+        var values: Item = [:]
+        var condition = "attribute_not_exists(#pk)"
+        if let stored {
+            names = [
+                "#timestamp": StoredMessage.Attribute.timestamp.rawValue, "#readUpdatedAt": StoredMessage.Attribute.readUpdatedAt.rawValue,
+            ]
+            values[":storedTimestamp"] = .integer(stored.timestamp)
+            condition = "#timestamp = :storedTimestamp AND "
+            if let readUpdatedAt = stored.readUpdatedAt {
+                values[":storedReadUpdatedAt"] = .integer(readUpdatedAt)
+                condition += "#readUpdatedAt = :storedReadUpdatedAt"
+            } else {
+                condition += "attribute_not_exists(#readUpdatedAt)"
+            }
+        }
+        switch write {
+        case .put(let message):
+            return .put(TransactPut(
+                tableName: configuration.tableName, item: Self.item(for: message), conditionExpression: condition,
+                expressionAttributeNames: names, expressionAttributeValues: values.isEmpty ? nil : values
+            ))
+        case .setRead(let message):
+            names["#read"] = StoredMessage.Attribute.read.rawValue
+            names["#readUpdatedAt"] = StoredMessage.Attribute.readUpdatedAt.rawValue
+            values[":read"] = .bool(message.read)
+            values[":readUpdatedAt"] = .integer(message.readUpdatedAt ?? message.timestamp)
+            return .update(TransactUpdate(
+                tableName: configuration.tableName, key: Self.messageKey(message.key), updateExpression: "SET #read = :read, #readUpdatedAt = :readUpdatedAt",
+                conditionExpression: condition, expressionAttributeNames: names, expressionAttributeValues: values
+            ))
+        }
+    }
+
+    /// The transaction's write of the summary item, conditioned on the version read.
+    private func summaryWrite(_ item: Item, over stored: VersionedSummary?) -> TransactWriteItem {
+        guard let stored else {
+            return .put(TransactPut(
+                tableName: configuration.tableName, item: item, conditionExpression: "attribute_not_exists(#pk)",
+                expressionAttributeNames: ["#pk": OrderSummaryItem.Attribute.partitionKey.rawValue]
+            ))
+        }
+        return .put(TransactPut(
+            tableName: configuration.tableName, item: item, conditionExpression: "#version = :readVersion",
+            expressionAttributeNames: ["#version": OrderSummaryItem.Attribute.version.rawValue],
+            expressionAttributeValues: [":readVersion": .integer(stored.version)]
+        ))
+    }
+
+    /// Runs `attempt` (read, decide, write) again while it loses races, at most
+    /// ``writeAttempts`` times, with a short random pause that grows with each loss so racing
+    /// writers spread out. Runs inside the operation's deadline, which bounds it too.
+    /// - Throws: ``MessageStore/MessageStoreError/unavailable(_:)`` when every attempt lost.
+    func retryingLostRaces<T>(_ operation: String, _ attempt: () async throws -> T) async throws -> T {
+        for attemptNumber in 1...Self.writeAttempts {
+            do {
+                return try await attempt()
+            } catch let error as DynamoDBError where error.isConditionalCheckFailure {
+                logger.debug(
+                    "Lost a write race; reading again",
+                    metadata: ["operation": .string(operation), "attempt": .stringConvertible(attemptNumber), "table": .string(configuration.tableName)]
+                )
+                if attemptNumber < Self.writeAttempts {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attemptNumber))))
+                }
+            }
+        }
+        throw MessageStoreError.unavailable("\(operation) lost \(Self.writeAttempts) write races in a row on a contended order")
+    }
+
+    /// A message item's table key.
+    static func messageKey(_ key: MessageKey) -> Item {
+        messageKey(partitionKey: key.partitionKey, sortKey: key.sortKey)
+    }
+}
