@@ -64,11 +64,13 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// `create-table`: creates the spec's DynamoDB table when it is missing.
+/// `create-table`: creates the spec's DynamoDB table when it is missing, adds the orders
+/// index to a table of the previous release, and backfills the order summaries it lacks.
 struct CreateTable: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create-table",
-        abstract: "Create the DynamoDB table (PK and SK strings, on-demand billing) if it is missing, and wait until it is ACTIVE."
+        abstract: "Create the DynamoDB table (PK and SK strings, on-demand billing, the orders-by-activity index) if it is missing, "
+            + "add the index to an existing table that lacks it, wait until both are ACTIVE, and backfill missing order summaries."
     )
 
     @Option(help: "The table name (default: DYNAMODB_TABLE from the environment or .env).")
@@ -82,13 +84,20 @@ struct CreateTable: AsyncParsableCommand {
             throw ValidationError(error.problems.joined(separator: "; ") + " (or give --table)")
         }
         let (table, region) = (settings.tableName, settings.region)
-        let client = try DynamoDBMessageStore.makeClient(settings, logger: Logger(label: "qualia-webhook"))
+        let logger = Logger(label: "qualia-webhook")
+        let client = try DynamoDBMessageStore.makeClient(settings, logger: logger)
+        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: client, logger: logger)
         do {
-            let created = try await DynamoDBMessageStore.createTableIfMissing(table, client: client)
-            print(created ? "Created table \(table) in \(region); it is ACTIVE." : "Table \(table) already exists in \(region); it is ACTIVE.")
-            try await client.shutdown()
+            switch try await DynamoDBMessageStore.prepareTable(table, client: client) {
+            case .created: print("Created table \(table) in \(region) with its orders index; it is ACTIVE.")
+            case .addedOrdersIndex: print("Table \(table) already exists in \(region); added its orders index; both are ACTIVE.")
+            case .unchanged: print("Table \(table) already exists in \(region) with its orders index; it is ACTIVE.")
+            }
+            let backfill = try await store.backfillOrderSummaries()
+            print("Order summaries: \(backfill.orders) orders, \(backfill.written) summaries written.")
+            try await store.shutdown()
         } catch {
-            try? await client.shutdown()
+            try? await store.shutdown()
             FileHandle.standardError.write(Data("create-table failed: \(error)\n".utf8))
             throw ExitCode.failure
         }
