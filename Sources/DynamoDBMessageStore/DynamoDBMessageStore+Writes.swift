@@ -1,4 +1,5 @@
 import DynamoDB
+import Foundation
 import Logging
 import MessageStore
 
@@ -51,13 +52,20 @@ extension DynamoDBMessageStore {
     /// conditioned on the snapshot: the message on not existing, or on its `timestamp` and
     /// `readUpdatedAt` as read (every write to a message changes one of them); the summary on
     /// not existing, or on its `version` as read (every write to the order raises it).
+    ///
+    /// Each commit carries a token of its own (`ClientRequestToken`), so when the client
+    /// retries it after losing an answer, DynamoDB does not apply it twice but answers success
+    /// again, rather than failing the conditions on the commit's own write.
     /// - Throws: ``DynamoDB/DynamoDBError`` with ``DynamoDB/DynamoDBError/isConditionalCheckFailure``
     ///   when another writer changed either since the snapshot.
     func commit(_ write: MessageWrite, over snapshot: Snapshot) async throws {
         let summary = try await summary(after: write.message, over: snapshot)
         let summaryItem = OrderSummaryItem.item(for: summary, version: (snapshot.summary?.version ?? 0) + 1)
         try await client.transactWriteItems(
-            TransactWriteItemsInput(transactItems: [messageWrite(write, over: snapshot.message), summaryWrite(summaryItem, over: snapshot.summary)])
+            TransactWriteItemsInput(
+                transactItems: [messageWrite(write, over: snapshot.message), summaryWrite(summaryItem, over: snapshot.summary)],
+                clientRequestToken: UUID().uuidString
+            )
         )
     }
 
