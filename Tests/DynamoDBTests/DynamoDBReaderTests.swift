@@ -308,6 +308,26 @@ struct DynamoDBSummaryTests {
         }
     }
 
+    @Test func aCommitFailsWhenTheMessageChangedSinceItsSnapshotEvenWithoutASummaryWrite() async throws {
+        // A writer that keeps no summary (the previous release, during a rolling deploy) changes
+        // the message between the snapshot and the commit: the message's own condition fails.
+        try await ReaderFixture.with { fixture in
+            let store = fixture.store
+            _ = try await store.store(message("A", at: 1_000))
+            let snapshot = try await store.readSnapshot(message("A", at: 0).key)
+            _ = try await fixture.client.putItem(PutItemInput(tableName: fixture.table, item: DynamoDBMessageStore.item(for: message("A", at: 2_000))))
+            let error = await #expect(throws: DynamoDBError.self) { try await store.commit(.put(message("A", at: 3_000)), over: snapshot) }
+            #expect(error?.isConditionalCheckFailure == true && error?.isTransactionCanceled == true)
+            #expect(try await store.message(message("A", at: 0).key)?.timestamp == 2_000)
+            #expect(try await fixture.summary("QO-1")?.version == 1)
+            // Read again, the same write goes through.
+            let fresh = try await store.readSnapshot(message("A", at: 0).key)
+            try await store.commit(.put(message("A", at: 3_000)), over: fresh)
+            #expect(try await store.message(message("A", at: 0).key)?.timestamp == 3_000)
+            #expect(try await fixture.summary("QO-1")?.version == 2)
+        }
+    }
+
     @Test func noNewItemOrAttributeLandsInTheMessagePartitions() async throws {
         try await ReaderFixture.with { fixture in
             let store = fixture.store
