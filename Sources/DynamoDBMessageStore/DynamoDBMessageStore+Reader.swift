@@ -52,7 +52,7 @@ extension DynamoDBMessageStore {
 
     /// Reads the ``OrdersIndex`` (`orders-by-activity`) from the position on, ascending,
     /// filtering on `unreadCount > 0` when `unreadOnly`, page after page until `limit` orders
-    /// and one more are found or the index ends.
+    /// and one more are found or the index ends (see ``ordersPageLimit(_:unreadOnly:pageSize:)``).
     ///
     /// A global secondary index is eventually consistent: the list may lag a write by about
     /// a second (an order shown at its previous place, or with its previous counts). That is
@@ -61,15 +61,17 @@ extension DynamoDBMessageStore {
     /// whole, and once writes settle the index holds exactly the table's summaries; whatever
     /// a reader then opens is read from the table, strongly consistent. Every order sits in
     /// one index partition (`ordersPK = ORDERS`), so the index takes at most one partition's
-    /// write rate (about 1,000 summary writes a second, one per message written) before
-    /// DynamoDB throttles it, and with it the table's writes: beyond that, shard the index
-    /// partition.
+    /// write rate, about 1,000 write units a second: each message written rewrites its order's
+    /// summary, and one that moves the order in the list costs the index two (the old entry
+    /// out, the new one in). Past that DynamoDB throttles the index, and with it the table's
+    /// writes; the remedy then is to shard the index partition (`ORDERS#0` … `ORDERS#n-1`)
+    /// and merge the shards' pages when reading.
     public func orders(after position: OrderPosition?, limit: Int, unreadOnly: Bool) async throws -> Page<OrderSummary, OrderPosition> {
         guard limit > 0 else { return Page(items: [], next: nil) }
         var input = QueryInput(
             tableName: configuration.tableName, keyConditionExpression: "#ordersPK = :orders",
             expressionAttributeNames: ["#ordersPK": OrderSummaryItem.Attribute.ordersPartition.rawValue],
-            expressionAttributeValues: [":orders": .string(OrdersIndex.partition)], limit: configuration.queryPageSize.map { min($0, limit + 1) } ?? limit + 1,
+            expressionAttributeValues: [":orders": .string(OrdersIndex.partition)], limit: Self.ordersPageLimit(limit, unreadOnly: unreadOnly, pageSize: configuration.queryPageSize),
             exclusiveStartKey: position.map(OrdersIndex.startKey(after:)), scanIndexForward: true, indexName: OrdersIndex.name
         )
         if unreadOnly {
@@ -80,6 +82,16 @@ extension DynamoDBMessageStore {
         let items = try await mappingErrors { try await client.queryItems(input, upTo: limit + 1) }
         let summaries = try items.prefix(limit).map { try OrderSummaryItem.record(from: $0).summary }
         return Page(items: summaries, next: items.count > limit ? summaries.last.map(OrderPosition.init(of:)) : nil)
+    }
+
+    /// How many index items one `Query` page of the orders list evaluates: one more than the
+    /// page needs, so a page costs about what it returns; with `unreadOnly` at least 100,
+    /// because the filter runs after the read and most orders may be read already. A
+    /// configured ``Configuration/queryPageSize`` that is smaller wins (tests use it to cross
+    /// page boundaries).
+    static func ordersPageLimit(_ limit: Int, unreadOnly: Bool, pageSize: Int?) -> Int {
+        let wanted = unreadOnly ? max(limit + 1, 100) : limit + 1
+        return pageSize.map { min($0, wanted) } ?? wanted
     }
 
     /// Reads the whole order (a strongly consistent Query of its partition, every page), then
