@@ -10,8 +10,17 @@ import MessageStore
 
 extension DynamoDBMessageStore {
     /// How many times one operation reads, decides and writes before it gives up on a
-    /// contended order (each lost race means another writer committed meanwhile).
-    static let writeAttempts = 8
+    /// contended order (each lost race means another writer committed meanwhile). The
+    /// operation's deadline bounds it too, and usually first under heavy contention.
+    static let writeAttempts = 16
+
+    /// The pause before reading again after the `attempt`-th lost race: full jitter over an
+    /// exponential bound (10 ms, 20 ms, … at most 200 ms), so writers that keep colliding
+    /// on one order spread out rather than collide again in step.
+    static func pause(afterLostRace attempt: Int) -> Duration {
+        let bound = min(200, 10 << min(attempt - 1, 5))
+        return .milliseconds(Int.random(in: 0...bound))
+    }
 
     /// A message and its order's summary, as one transaction read them.
     struct Snapshot: Sendable {
@@ -133,8 +142,8 @@ extension DynamoDBMessageStore {
     }
 
     /// Runs `attempt` (read, decide, write) again while it loses races, at most
-    /// ``writeAttempts`` times, with a short random pause that grows with each loss so racing
-    /// writers spread out. Runs inside the operation's deadline, which bounds it too.
+    /// ``writeAttempts`` times, pausing ``pause(afterLostRace:)`` between tries. Runs inside
+    /// the operation's deadline, which bounds it too.
     /// - Throws: ``MessageStore/MessageStoreError/unavailable(_:)`` when every attempt lost.
     func retryingLostRaces<T>(_ operation: String, _ attempt: () async throws -> T) async throws -> T {
         for attemptNumber in 1...Self.writeAttempts {
@@ -146,7 +155,7 @@ extension DynamoDBMessageStore {
                     metadata: ["operation": .string(operation), "attempt": .stringConvertible(attemptNumber), "table": .string(configuration.tableName)]
                 )
                 if attemptNumber < Self.writeAttempts {
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 * attemptNumber))))
+                    try await Task.sleep(for: Self.pause(afterLostRace: attemptNumber))
                 }
             }
         }
