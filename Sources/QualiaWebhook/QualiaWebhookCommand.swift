@@ -94,7 +94,7 @@ struct CreateTable: AsyncParsableCommand {
             case .unchanged: print("Table \(table) already exists in \(region) with its orders index; it is ACTIVE.")
             }
             let backfill = try await store.backfillOrderSummaries()
-            print("Order summaries: \(backfill.orders) orders, \(backfill.written) summaries written.")
+            print("Order summaries: \(backfill.written) written, of \(backfill.orders) orders with messages.")
             try await store.shutdown()
         } catch {
             try? await store.shutdown()
