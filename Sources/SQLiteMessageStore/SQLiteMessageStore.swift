@@ -81,9 +81,15 @@ public final class SQLiteMessageStore: MessageStore {
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
         do {
-            let (connection, logPages) = try await writerThread.runIfActive {
-                let connection = try Self.openWriter(configuration)
-                return (connection, WALPageCount(watching: connection))
+            let (connection, filledSummaries, logPages) = try await writerThread.runIfActive {
+                let (connection, filledSummaries) = try Self.openWriter(configuration)
+                return (connection, filledSummaries, WALPageCount(watching: connection))
+            }
+            if filledSummaries > 0 {
+                logger.notice(
+                    "SQLite store filled the order summaries of existing messages",
+                    metadata: ["sqlite_path": .string(configuration.path), "order_count": .stringConvertible(filledSummaries)]
+                )
             }
             let checkpointer = try await SQLiteCheckpointer(path: configuration.path, busyTimeout: configuration.busyTimeout)
             let writer = SQLiteGroupCommitWriter(
@@ -304,7 +310,10 @@ public final class SQLiteMessageStore: MessageStore {
         if isShutDown.load(ordering: .acquiring) { throw MessageStoreError.unavailable("the SQLite store is shut down") }
     }
 
-    private static func openWriter(_ configuration: Configuration) throws -> SQLiteConnection {
+    /// Opens the writer's connection, setting up or migrating the schema.
+    /// - Returns: the connection, and how many orders' summaries were filled from existing
+    ///   messages (a database from before the reader's side).
+    private static func openWriter(_ configuration: Configuration) throws -> (SQLiteConnection, filledSummaries: Int) {
         let folder = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let connection = try SQLiteConnection(path: configuration.path)
@@ -317,15 +326,32 @@ public final class SQLiteMessageStore: MessageStore {
         try connection.execute("PRAGMA synchronous = FULL")
         // Checkpoints run on their own thread instead (see ``SQLiteCheckpointer``).
         try connection.execute("PRAGMA wal_autocheckpoint = 0")
-        try connection.execute(SQLiteRows.schemaSQL)
-        try SQLiteRows.migrate(on: connection)
+        let filledSummaries = try migrate(connection)
         // SQLite opens a file it may not write read-only without a word; every write would
         // then fail. Refuse at start instead, and prove a real write works.
         guard !connection.isReadOnly else {
             throw MessageStoreError.failed("the file is read-only for this process (check its owner and mode, and its folder's)")
         }
         try SQLiteRows.probeWrite(on: connection)
-        return connection
+        return (connection, filledSummaries)
+    }
+
+    /// Creates or completes the schema in one transaction, taking the write lock first: a
+    /// crash leaves the old schema or the whole new one (never summaries left unfilled), and
+    /// instances opening one file at once set it up one after the other.
+    /// - Returns: how many orders' summaries were filled from existing messages.
+    private static func migrate(_ connection: SQLiteConnection) throws -> Int {
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            try connection.execute(SQLiteRows.schemaSQL)
+            try SQLiteRows.migrate(on: connection)
+            let filledSummaries = try SQLiteReaderSchema.install(on: connection)
+            try connection.execute("COMMIT")
+            return filledSummaries
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     private func openReader() throws -> SQLiteConnection {
