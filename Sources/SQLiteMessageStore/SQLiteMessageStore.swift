@@ -113,11 +113,17 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
+        try await writing { [writer] in try await writer.write(SQLiteRows.Row(message)) }
+    }
+
+    /// Runs a write through the writer, keeping the readiness check informed: a write that
+    /// failed because the store is unavailable makes the next probe check at once.
+    private func writing<T: Sendable>(_ write: @Sendable () async throws -> T) async throws -> T {
         try checkOpen()
         do {
-            let outcome = try await writer.write(SQLiteRows.Row(message))
+            let result = try await write()
             lastWriteFailed.store(false, ordering: .relaxed)
-            return outcome
+            return result
         } catch {
             let storeError = Self.storeError(error)
             if storeError.kind == .unavailable, !isShutDown.load(ordering: .acquiring) {
@@ -126,6 +132,16 @@ public final class SQLiteMessageStore: MessageStore {
             }
             throw storeError
         }
+    }
+
+    public func message(_ key: MessageKey) async throws -> StoredMessage? {
+        try await onReader { connection in try SQLiteRows.message(key, on: connection) }
+    }
+
+    /// Goes through the writer's queue and group commit like a delivery (see
+    /// ``SQLiteGroupCommitWriter``), so it is durable when it returns.
+    public func setRead(_ read: Bool, of key: MessageKey, at time: Int64) async throws -> StoredMessage? {
+        try await writing { [writer] in try await writer.setRead(read, of: key, at: time) }
     }
 
     public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
