@@ -14,6 +14,11 @@ import Synchronization
 /// together (see ``SQLiteGroupCommitWriter``), and a few reader threads whose connections
 /// read in parallel with the writer, as WAL allows.
 ///
+/// Readers' queries read by key: a page is a range of an index from its position on, never
+/// an OFFSET. Each order's summary (counts, last message) is kept by the database's own
+/// triggers in the transaction of every write to its messages (see ``SQLiteReaderSchema``),
+/// and a reader's `read` goes through the writer like a delivery.
+///
 /// A listing (``listing(forOrder:type:unlessUnchangedSince:)``) streams: it reads the order's
 /// version, its count and then its rows in chunks inside one read transaction (one snapshot),
 /// on a reader connection that it keeps between chunks, while the reader thread goes back to
@@ -134,6 +139,13 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
+    public func page(ofOrder orderID: String, type: MessageType?, after sortKey: String?, limit: Int) async throws -> Page<StoredMessage, String> {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.page(ofOrder: orderID, type: type, after: sortKey, limit: limit, on: connection)
+        }
+    }
+
     public func message(_ key: MessageKey) async throws -> StoredMessage? {
         try await onReader { connection in try SQLiteRows.message(key, on: connection) }
     }
@@ -142,6 +154,37 @@ public final class SQLiteMessageStore: MessageStore {
     /// ``SQLiteGroupCommitWriter``), so it is durable when it returns.
     public func setRead(_ read: Bool, of key: MessageKey, at time: Int64) async throws -> StoredMessage? {
         try await writing { [writer] in try await writer.setRead(read, of: key, at: time) }
+    }
+
+    public func orders(after position: OrderPosition?, limit: Int, unreadOnly: Bool) async throws -> Page<OrderSummary, OrderPosition> {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.orders(after: position, limit: limit, unreadOnly: unreadOnly, on: connection)
+        }
+    }
+
+    public func conversation(ofOrder orderID: String, thread threadID: String?, after position: ConversationPosition?, limit: Int) async throws
+        -> Page<StoredMessage, ConversationPosition>
+    {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.conversation(ofOrder: orderID, thread: threadID, after: position, limit: limit, on: connection)
+        }
+    }
+
+    public func threads(ofOrder orderID: String) async throws -> [ThreadSummary] {
+        try await onReader { connection in try SQLiteRows.threads(ofOrder: orderID, on: connection) }
+    }
+
+    /// The most items one page read returns, whatever its caller asks: a page may hold fewer
+    /// than asked, and its `next` says where the rest starts.
+    static let largestPage = 10_000
+
+    /// The number of items to read for a page of `limit`: at least one (a page of none could
+    /// never say where the next starts), at most ``largestPage``.
+    private static func pageLimit(_ limit: Int) throws -> Int {
+        guard limit > 0 else { throw MessageStoreError.failed("a page's limit must be at least 1 (it was \(limit))") }
+        return min(limit, largestPage)
     }
 
     public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
