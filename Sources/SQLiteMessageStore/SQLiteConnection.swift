@@ -91,6 +91,20 @@ final class SQLiteConnection: @unchecked Sendable {
 
     private var walHookContext: (any AnyObject & Sendable)?
 
+    /// Runs `body`'s reads in one read transaction, so they all see one snapshot, and ends it
+    /// whether or not `body` throws.
+    func inReadTransaction<T>(_ body: () throws -> T) throws -> T {
+        try executeCached("BEGIN")
+        do {
+            let result = try body()
+            try executeCached("COMMIT")
+            return result
+        } catch {
+            if !isAutocommit { try? executeCached("ROLLBACK") }
+            throw error
+        }
+    }
+
     /// Whether no transaction is open (SQLite's autocommit mode).
     var isAutocommit: Bool {
         guard let handle else { return true }
@@ -174,6 +188,14 @@ final class SQLiteStatement {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// The bytes of a column of the current row (text as its UTF-8 bytes, NUL included).
+    func bytes(at column: Int32) -> [UInt8] {
+        // The blob is read before its size, as SQLite asks.
+        guard let bytes = sqlite3_column_blob(handle, column) else { return [] }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 
     /// Integer value of a column of the current row.

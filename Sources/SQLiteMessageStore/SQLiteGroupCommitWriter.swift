@@ -11,13 +11,17 @@ import Synchronization
 /// ``maximumBatchSize``). No write waits for a timer: an idle writer commits a lone write at
 /// once, and batches only grow under concurrency, when they pay for themselves.
 ///
+/// A write is a delivery's message or a reader's `read` (``SQLiteWrite``): both go through
+/// the same queue and the same commits, so a reader's change is as durable when answered as
+/// a delivery, and each is decided against the row as the previous write in turn left it.
+///
 /// The connection is used on one thread only, the writer thread; all jobs on it, batches and
 /// ``withConnection(_:)`` alike, run one after another.
 final class SQLiteGroupCommitWriter: Sendable {
     /// One write waiting for its transaction.
     private struct PendingWrite {
-        var row: SQLiteRows.Row
-        var continuation: CheckedContinuation<StoreOutcome, any Error>
+        var write: SQLiteWrite
+        var continuation: CheckedContinuation<SQLiteWrite.Answer, any Error>
     }
 
     private struct Queue {
@@ -67,10 +71,29 @@ final class SQLiteGroupCommitWriter: Sendable {
     ///   it was rolled back, or, if the failure was in syncing the commit itself, it may
     ///   still be on disk, which a redelivery finds as a duplicate.
     func write(_ row: SQLiteRows.Row) async throws -> StoreOutcome {
+        guard case .stored(let outcome) = try await submit(.store(row)) else {
+            throw MessageStoreError.failed("the SQLite writer answered a message write with another kind of result")
+        }
+        return outcome
+    }
+
+    /// Sets a message's `read` as a reader's statement at server time `time` in the next
+    /// transaction, and returns once it committed.
+    /// - Returns: the message as stored afterwards, or `nil` when there is none.
+    /// - Throws: the error that stopped its transaction, as ``write(_:)`` does.
+    func setRead(_ read: Bool, of key: MessageKey, at time: Int64) async throws -> StoredMessage? {
+        guard case .readSet(let message) = try await submit(.setRead(read, of: key, at: time)) else {
+            throw MessageStoreError.failed("the SQLite writer answered a read status with another kind of result")
+        }
+        return message
+    }
+
+    /// Queues a write for the next transaction and returns its result once it committed.
+    private func submit(_ write: SQLiteWrite) async throws -> SQLiteWrite.Answer {
         try await withCheckedThrowingContinuation { continuation in
             let startDraining = queue.withLock { queue -> Bool? in
                 guard !queue.isClosed else { return nil }
-                queue.writes.append(PendingWrite(row: row, continuation: continuation))
+                queue.writes.append(PendingWrite(write: write, continuation: continuation))
                 guard !queue.isDraining else { return false }
                 queue.isDraining = true
                 return true
@@ -138,7 +161,7 @@ final class SQLiteGroupCommitWriter: Sendable {
     }
 
     /// Commits a batch; when one write's own statements fail, commits the others without it.
-    private func commit(_ batch: [PendingWrite]) -> [Result<StoreOutcome, any Error>] {
+    private func commit(_ batch: [PendingWrite]) -> [Result<SQLiteWrite.Answer, any Error>] {
         do {
             return try transaction(batch).map { .success($0) }
         } catch let failure as WriteFailure {
@@ -151,16 +174,16 @@ final class SQLiteGroupCommitWriter: Sendable {
         }
     }
 
-    private func transaction(_ writes: [PendingWrite]) throws -> [StoreOutcome] {
+    private func transaction(_ writes: [PendingWrite]) throws -> [SQLiteWrite.Answer] {
         // IMMEDIATE takes the write lock first, so another process cannot write between a
         // write's decision and the write itself: each is one atomic step.
         try connection.execute("BEGIN IMMEDIATE")
         do {
-            var outcomes: [StoreOutcome] = []
+            var outcomes: [SQLiteWrite.Answer] = []
             outcomes.reserveCapacity(writes.count)
             for write in writes {
                 do {
-                    outcomes.append(try SQLiteRows.store(write.row, on: connection))
+                    outcomes.append(try write.write.apply(on: connection))
                 } catch {
                     throw WriteFailure(underlying: error)
                 }

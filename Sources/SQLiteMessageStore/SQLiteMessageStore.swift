@@ -14,6 +14,11 @@ import Synchronization
 /// together (see ``SQLiteGroupCommitWriter``), and a few reader threads whose connections
 /// read in parallel with the writer, as WAL allows.
 ///
+/// Readers' queries read by key: a page is a range of an index from its position on, never
+/// an OFFSET. Each order's summary (counts, last message) is kept by the database's own
+/// triggers in the transaction of every write to its messages (see ``SQLiteReaderSchema``),
+/// and a reader's `read` goes through the writer like a delivery.
+///
 /// A listing (``listing(forOrder:type:unlessUnchangedSince:)``) streams: it reads the order's
 /// version, its count and then its rows in chunks inside one read transaction (one snapshot),
 /// on a reader connection that it keeps between chunks, while the reader thread goes back to
@@ -81,9 +86,15 @@ public final class SQLiteMessageStore: MessageStore {
         let writerThread = NIOThreadPool(numberOfThreads: 1)
         writerThread.start()
         do {
-            let (connection, logPages) = try await writerThread.runIfActive {
-                let connection = try Self.openWriter(configuration)
-                return (connection, WALPageCount(watching: connection))
+            let (connection, filledSummaries, logPages) = try await writerThread.runIfActive {
+                let (connection, filledSummaries) = try Self.openWriter(configuration)
+                return (connection, filledSummaries, WALPageCount(watching: connection))
+            }
+            if filledSummaries > 0 {
+                logger.notice(
+                    "SQLite store filled the order summaries of existing messages",
+                    metadata: ["sqlite_path": .string(configuration.path), "order_count": .stringConvertible(filledSummaries)]
+                )
             }
             let checkpointer = try await SQLiteCheckpointer(path: configuration.path, busyTimeout: configuration.busyTimeout)
             let writer = SQLiteGroupCommitWriter(
@@ -107,11 +118,17 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
+        try await writing { [writer] in try await writer.write(SQLiteRows.Row(message)) }
+    }
+
+    /// Runs a write through the writer, keeping the readiness check informed: a write that
+    /// failed because the store is unavailable makes the next probe check at once.
+    private func writing<T: Sendable>(_ write: @Sendable () async throws -> T) async throws -> T {
         try checkOpen()
         do {
-            let outcome = try await writer.write(SQLiteRows.Row(message))
+            let result = try await write()
             lastWriteFailed.store(false, ordering: .relaxed)
-            return outcome
+            return result
         } catch {
             let storeError = Self.storeError(error)
             if storeError.kind == .unavailable, !isShutDown.load(ordering: .acquiring) {
@@ -120,6 +137,54 @@ public final class SQLiteMessageStore: MessageStore {
             }
             throw storeError
         }
+    }
+
+    public func page(ofOrder orderID: String, type: MessageType?, after sortKey: String?, limit: Int) async throws -> Page<StoredMessage, String> {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.page(ofOrder: orderID, type: type, after: sortKey, limit: limit, on: connection)
+        }
+    }
+
+    public func message(_ key: MessageKey) async throws -> StoredMessage? {
+        try await onReader { connection in try SQLiteRows.message(key, on: connection) }
+    }
+
+    /// Goes through the writer's queue and group commit like a delivery (see
+    /// ``SQLiteGroupCommitWriter``), so it is durable when it returns.
+    public func setRead(_ read: Bool, of key: MessageKey, at time: Int64) async throws -> StoredMessage? {
+        try await writing { [writer] in try await writer.setRead(read, of: key, at: time) }
+    }
+
+    public func orders(after position: OrderPosition?, limit: Int, unreadOnly: Bool) async throws -> Page<OrderSummary, OrderPosition> {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.orders(after: position, limit: limit, unreadOnly: unreadOnly, on: connection)
+        }
+    }
+
+    public func conversation(ofOrder orderID: String, thread threadID: String?, after position: ConversationPosition?, limit: Int) async throws
+        -> Page<StoredMessage, ConversationPosition>
+    {
+        let limit = try Self.pageLimit(limit)
+        return try await onReader { connection in
+            try SQLiteRows.conversation(ofOrder: orderID, thread: threadID, after: position, limit: limit, on: connection)
+        }
+    }
+
+    public func threads(ofOrder orderID: String) async throws -> [ThreadSummary] {
+        try await onReader { connection in try SQLiteRows.threads(ofOrder: orderID, on: connection) }
+    }
+
+    /// The most items one page read returns, whatever its caller asks: a page may hold fewer
+    /// than asked, and its `next` says where the rest starts.
+    static let largestPage = 10_000
+
+    /// The number of items to read for a page of `limit`: at least one (a page of none could
+    /// never say where the next starts), at most ``largestPage``.
+    private static func pageLimit(_ limit: Int) throws -> Int {
+        guard limit > 0 else { throw MessageStoreError.failed("a page's limit must be at least 1 (it was \(limit))") }
+        return min(limit, largestPage)
     }
 
     public func messages(forOrder orderID: String, type: MessageType?) async throws -> [StoredMessage] {
@@ -304,7 +369,10 @@ public final class SQLiteMessageStore: MessageStore {
         if isShutDown.load(ordering: .acquiring) { throw MessageStoreError.unavailable("the SQLite store is shut down") }
     }
 
-    private static func openWriter(_ configuration: Configuration) throws -> SQLiteConnection {
+    /// Opens the writer's connection, setting up or migrating the schema.
+    /// - Returns: the connection, and how many orders' summaries were filled from existing
+    ///   messages (a database from before the reader's side).
+    private static func openWriter(_ configuration: Configuration) throws -> (SQLiteConnection, filledSummaries: Int) {
         let folder = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let connection = try SQLiteConnection(path: configuration.path)
@@ -317,15 +385,32 @@ public final class SQLiteMessageStore: MessageStore {
         try connection.execute("PRAGMA synchronous = FULL")
         // Checkpoints run on their own thread instead (see ``SQLiteCheckpointer``).
         try connection.execute("PRAGMA wal_autocheckpoint = 0")
-        try connection.execute(SQLiteRows.schemaSQL)
-        try SQLiteRows.migrate(on: connection)
+        let filledSummaries = try migrate(connection)
         // SQLite opens a file it may not write read-only without a word; every write would
         // then fail. Refuse at start instead, and prove a real write works.
         guard !connection.isReadOnly else {
             throw MessageStoreError.failed("the file is read-only for this process (check its owner and mode, and its folder's)")
         }
         try SQLiteRows.probeWrite(on: connection)
-        return connection
+        return (connection, filledSummaries)
+    }
+
+    /// Creates or completes the schema in one transaction, taking the write lock first: a
+    /// crash leaves the old schema or the whole new one (never summaries left unfilled), and
+    /// instances opening one file at once set it up one after the other.
+    /// - Returns: how many orders' summaries were filled from existing messages.
+    private static func migrate(_ connection: SQLiteConnection) throws -> Int {
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            try connection.execute(SQLiteRows.schemaSQL)
+            try SQLiteRows.migrate(on: connection)
+            let filledSummaries = try SQLiteReaderSchema.install(on: connection)
+            try connection.execute("COMMIT")
+            return filledSummaries
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     private func openReader() throws -> SQLiteConnection {

@@ -20,24 +20,38 @@ enum SQLiteRows {
 
     /// Stores a version of a message on `connection`, inside the caller's transaction,
     /// unless the row holds one at least as new (the rule of ``StoreOutcome/decide(storing:over:)``).
+    /// A newer version keeps a reader's newer `read` (``ReadStatement/merging(_:over:)``).
     static func store(_ row: Row, on connection: SQLiteConnection) throws -> StoreOutcome {
-        let outcome = try decide(row.message, on: connection)
-        if outcome.wroteNewVersion { try write(row, on: connection) }
+        let (outcome, stored) = try decide(row.message, on: connection)
+        switch outcome {
+        case .created:
+            try write(row, on: connection)
+        case .updated:
+            var merged = row
+            if let stored { merged.message = ReadStatement.merging(row.message, over: stored) }
+            try write(merged, on: connection)
+        case .duplicate, .stale:
+            break
+        }
         return outcome
     }
 
-    private static func decide(_ message: StoredMessage, on connection: SQLiteConnection) throws -> StoreOutcome {
+    /// The outcome of storing `message`, and the stored version when the outcome is
+    /// `updated` (its `read` statement may have to be kept).
+    private static func decide(_ message: StoredMessage, on connection: SQLiteConnection) throws -> (StoreOutcome, StoredMessage?) {
         let statement = try connection.prepared(selectOneSQL)
         defer { statement.reset() }
         try statement.bind(message.partitionKey, at: 1)
         try statement.bind(message.sortKey, at: 2)
-        guard try statement.step() else { return .created }
-        // The stored content is decoded only when the timestamps tie.
-        return try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: column(.timestamp))) {
+        guard try statement.step() else { return (.created, nil) }
+        // The stored content is decoded only when the timestamps tie, or to merge `read`.
+        let outcome = try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: column(.timestamp))) {
             try decode(statement)
         }
+        return (outcome, outcome == .updated ? try decode(statement) : nil)
     }
 
+    /// Writes a row: inserts it, or updates the stored one in place.
     private static func write(_ row: Row, on connection: SQLiteConnection) throws {
         let message = row.message
         let statement = try connection.prepared(upsertSQL)
@@ -130,7 +144,8 @@ enum SQLiteRows {
         return writer.text
     }
 
-    private static func decode(_ row: SQLiteStatement) throws -> StoredMessage {
+    /// The message in the current row of a statement that selects ``selectColumns``.
+    static func decode(_ row: SQLiteStatement) throws -> StoredMessage {
         func text(_ attribute: StoredMessage.Attribute) -> String? { row.text(at: column(attribute)) }
         guard let messageType = text(.messageType).flatMap(MessageType.init(rawValue:)) else {
             throw MessageStoreError.failed("stored row has an unknown messageType")
@@ -168,7 +183,7 @@ enum SQLiteRows {
     }
 
     /// The smallest string above every string that starts with `prefix` (which ends in `#`).
-    private static func upperBound(ofPrefix prefix: String) -> String {
+    static func upperBound(ofPrefix prefix: String) -> String {
         var bytes = Array(prefix.utf8)
         bytes[bytes.count - 1] += 1
         return String(decoding: bytes, as: UTF8.self)
@@ -263,21 +278,27 @@ enum SQLiteRows {
     private static let selectVersionSQL = "SELECT version FROM order_versions WHERE PK = ?1"
 
     /// Every column, named as the attribute it holds, in ``StoredMessage/Attribute`` order.
+    /// An existing row is updated in place (not deleted and inserted again, as `INSERT OR
+    /// REPLACE` would), so the database's `UPDATE` triggers see it as the update it is.
     private static let upsertSQL = """
-        INSERT OR REPLACE INTO messages (\(StoredMessage.Attribute.allCases.map(\.rawValue).joined(separator: ", ")))
+        INSERT INTO messages (\(StoredMessage.Attribute.allCases.map(\.rawValue).joined(separator: ", ")))
         VALUES (\(StoredMessage.Attribute.allCases.map { "?\($0.position + 1)" }.joined(separator: ", ")))
+        ON CONFLICT (PK, SK) DO UPDATE SET \(
+            StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
+                .map { "\($0.rawValue) = excluded.\($0.rawValue)" }.joined(separator: ", ")
+        )
         """
 
     /// The attributes a read returns: every one but the keys, which the item's own fields give.
-    private static let selectedAttributes = StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
-    private static let selectColumns = selectedAttributes.map(\.rawValue).joined(separator: ", ")
+    static let selectedAttributes = StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
+    static let selectColumns = selectedAttributes.map(\.rawValue).joined(separator: ", ")
 
     /// Where an attribute is among ``selectColumns``.
-    private static func column(_ attribute: StoredMessage.Attribute) -> Int32 {
+    static func column(_ attribute: StoredMessage.Attribute) -> Int32 {
         Int32(selectedAttributes.firstIndex(of: attribute)!)
     }
 
-    private static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
+    static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
 
     private static let selectSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 ORDER BY SK"
 

@@ -1,0 +1,28 @@
+import MessageStore
+
+/// One write that the store's writer applies inside a group-committed transaction (see
+/// ``SQLiteGroupCommitWriter``): a delivery's version of a message, or a reader's `read`.
+enum SQLiteWrite: Sendable {
+    /// Stores a version of a message (``SQLiteRows/store(_:on:)``).
+    case store(SQLiteRows.Row)
+    /// Sets a message's `read` as a reader's statement at server time `time` (Unix ms).
+    case setRead(Bool, of: MessageKey, at: Int64)
+
+    /// What a write did, answered once its transaction committed.
+    enum Answer: Sendable {
+        /// What storing the version did.
+        case stored(StoreOutcome)
+        /// The message after the reader's statement, or `nil` when there is none.
+        case readSet(StoredMessage?)
+    }
+
+    /// Applies the write on `connection`, inside the caller's transaction.
+    func apply(on connection: SQLiteConnection) throws -> Answer {
+        switch self {
+        case .store(let row):
+            return .stored(try SQLiteRows.store(row, on: connection))
+        case .setRead(let read, let key, let time):
+            return .readSet(try SQLiteRows.setRead(read, of: key, at: time, on: connection))
+        }
+    }
+}
