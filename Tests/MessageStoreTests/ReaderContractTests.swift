@@ -234,7 +234,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func racingReadersAndDeliveriesOnSeveralInstancesEndWithTheNewestStatement(_ kind: StoreUnderTest) async throws {
-        let (first, openAnother, close) = try await kind.openShared()
+        let (first, openAnother, close) = try await kind.openShared(.racing)
         do {
             let instances = [first, try await openAnother(), try await openAnother()]
             let key = MessageKey(orderID: "QO-1", messageType: .received, messageID: "M-1")

@@ -97,7 +97,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func racingConflictingDeliveriesOnSeveralInstancesEndWithTheNewest(_ kind: StoreUnderTest) async throws {
-        let (first, openAnother, close) = try await kind.openShared()
+        let (first, openAnother, close) = try await kind.openShared(.racing)
         do {
             let instances = [first, try await openAnother(), try await openAnother()]
             let versions = (1...24).map { version in

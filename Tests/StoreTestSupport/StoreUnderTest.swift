@@ -23,12 +23,24 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         public var dynamoDBQueryPageSize: Int?
         /// How much a SQLite listing reads at a time.
         public var sqliteListingChunkLimits: ListingChunkLimits
+        /// How long one DynamoDB store operation may take in all (the store's default: 5 s).
+        public var dynamoDBOperationTimeout: Duration
 
         /// Creates options; the defaults are the stores' own.
-        public init(dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits()) {
+        public init(
+            dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits(),
+            dynamoDBOperationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout
+        ) {
             self.dynamoDBQueryPageSize = dynamoDBQueryPageSize
             self.sqliteListingChunkLimits = sqliteListingChunkLimits
+            self.dynamoDBOperationTimeout = dynamoDBOperationTimeout
         }
+
+        /// For tests that race dozens of writes on one order: on DynamoDB each order's writes
+        /// commit one at a time (its summary's version), so the last of them waits for all the
+        /// others, and moto, shared by the whole suite, answers a few hundred calls a second.
+        /// The rule under test is the outcome, not the wait.
+        public static let racing = Options(dynamoDBOperationTimeout: .seconds(60))
     }
 
     /// Opens a fresh, empty store; `close` shuts it down and removes what it left behind.
@@ -65,7 +77,10 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let openAnother: @Sendable () async throws -> any MessageStore = {
                 opened.keep(
                     DynamoDBMessageStore(
-                        configuration: .init(tableName: table, queryPageSize: options.dynamoDBQueryPageSize), client: try MotoServer.makeClient(),
+                        configuration: .init(
+                            tableName: table, queryPageSize: options.dynamoDBQueryPageSize, operationTimeout: options.dynamoDBOperationTimeout
+                        ),
+                        client: try MotoServer.makeClient(),
                         logger: Logger(label: "test")
                     )
                 )
