@@ -28,14 +28,17 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     let webhook = router.group("webhook")
         .add(
             middleware: BasicAuthMiddleware(
-                verifier: CredentialVerifier(accepting: [auth.credentials] + (auth.previousCredentials.map { [$0] } ?? [])),
+                verifier: CredentialVerifier(granting: auth.accessGrants),
                 limiter: limiter,
                 clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) }
             )
         )
+    let reader = ReaderController(store: store, maxBodyBytes: configuration.http.maxBodyBytes)
     MessageController(
-        store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes)
+        store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes),
+        reader: reader
     ).addRoutes(to: webhook)
+    reader.addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
 
     return Application(

@@ -154,7 +154,9 @@ import Testing
             let cache = ListingCache(capacity: 64 * 1024 * 1024)
             let router = Router(context: WebhookRequestContext.self)
             router.add(middleware: ErrorMiddleware())
-            MessageController(store: store, maxBodyBytes: 1 << 20, listingCache: cache).addRoutes(to: router.group("webhook"))
+            MessageController(
+                store: store, maxBodyBytes: 1 << 20, listingCache: cache, reader: ReaderController(store: store, maxBodyBytes: 1 << 20)
+            ).addRoutes(to: router.group("webhook"))
             try await Application(router: router).test(.router) { client in
                 let big = try await client.getMessages("QO-BIG")
                 #expect(try big.json()["count"] as? Int == 4)

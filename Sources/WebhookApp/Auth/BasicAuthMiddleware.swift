@@ -41,8 +41,10 @@ struct BasicAuthMiddleware: RouterMiddleware {
             context.logger.notice("Authentication refused during lockout", metadata: ["client_address": .string(address), "user": user])
             throw WebhookError.tooManyFailedAttempts(retryAfterSeconds: Int(remaining.components.seconds) + 1)
         }
-        if case .accepted = verdict {
+        if case .accepted(let username) = verdict {
             limiter.recordSuccess(for: key)
+            var context = context
+            context.role = username.role
             return try await next(request, context)
         }
         context.logger.notice(

@@ -1,5 +1,13 @@
 import Crypto
 
+/// What accepted credentials may do.
+public enum AccessRole: Sendable, Hashable {
+    /// The webhook credentials: deliver (`POST`) and read, as in the spec.
+    case webhook
+    /// The reader credentials: every `GET` and the read-status `PATCH`, never a delivery.
+    case reader
+}
+
 /// Checks presented credentials against the accepted pairs in constant time.
 ///
 /// The time taken does not depend on where a guess first differs, on which part (user name
@@ -14,6 +22,8 @@ public struct CredentialVerifier: Sendable {
     /// A configured user name, by position: the text is not kept outside the verifier.
     public struct ConfiguredUsername: Sendable, Hashable {
         let index: Int
+        /// What this user name may do.
+        public var role: AccessRole = .webhook
     }
 
     /// What a check found.
@@ -44,17 +54,33 @@ public struct CredentialVerifier: Sendable {
     private let usernames: [[UInt8]]
     private let accepted: [DigestPair]
 
-    /// Creates a verifier that accepts any of `credentials`.
+    /// What each of ``usernames`` may do.
+    private let roles: [AccessRole]
+
+    /// Creates a verifier that accepts any of `credentials`, each with the webhook's rights.
     public init(accepting credentials: [BasicCredentials]) {
+        self.init(granting: credentials.map { ($0, .webhook) })
+    }
+
+    /// Creates a verifier that accepts any of `grants`, each pair with its role. A user name
+    /// is one role: should two grants give one name different roles, it gets the reader's.
+    public init(granting grants: [(BasicCredentials, AccessRole)]) {
         var usernames: [[UInt8]] = []
+        var roles: [AccessRole] = []
         var accepted: [DigestPair] = []
-        for pair in credentials {
+        for (pair, role) in grants {
             let username = Self.digest(Array(pair.username.utf8))
             let index = usernames.firstIndex(of: username) ?? usernames.count
-            if index == usernames.count { usernames.append(username) }
+            if index == usernames.count {
+                usernames.append(username)
+                roles.append(role)
+            } else if role == .reader {
+                roles[index] = .reader
+            }
             accepted.append(DigestPair(username: index, password: Self.digest(Array(pair.password.utf8))))
         }
         self.usernames = usernames
+        self.roles = roles
         self.accepted = accepted
     }
 
@@ -81,7 +107,8 @@ public struct CredentialVerifier: Sendable {
             matched = matched || difference == 0
         }
         guard named >= 0 else { return .unknownUsername }
-        return matched ? .accepted(ConfiguredUsername(index: named)) : .wrongPassword(ConfiguredUsername(index: named))
+        let username = ConfiguredUsername(index: named, role: roles[named])
+        return matched ? .accepted(username) : .wrongPassword(username)
     }
 
     private static func digest(_ bytes: [UInt8]) -> [UInt8] {

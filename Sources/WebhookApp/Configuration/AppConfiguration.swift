@@ -124,11 +124,16 @@ extension AppConfiguration {
         /// balancer, such as `X-Forwarded-For` (its last address is used). Default: none, the
         /// connection's peer address. Set it only when a proxy always sets that header.
         public var clientAddressHeader: String?
+        /// `READER_USERNAME` and `READER_PASSWORD` (optional, both or neither): credentials that
+        /// may read (every `GET`, and the read-status `PATCH`) but never deliver (`POST` is 403).
+        /// The user name must differ from the webhook user names.
+        public var readerCredentials: BasicCredentials?
 
         /// Creates auth settings; the defaults are the service's.
         public init(
             credentials: BasicCredentials, previousCredentials: BasicCredentials? = nil, failureLimit: Int = 10,
-            failureWindow: Duration = .seconds(60), lockout: Duration = .seconds(300), clientAddressHeader: String? = nil
+            failureWindow: Duration = .seconds(60), lockout: Duration = .seconds(300), clientAddressHeader: String? = nil,
+            readerCredentials: BasicCredentials? = nil
         ) {
             self.credentials = credentials
             self.previousCredentials = previousCredentials
@@ -136,6 +141,16 @@ extension AppConfiguration {
             self.failureWindow = failureWindow
             self.lockout = lockout
             self.clientAddressHeader = clientAddressHeader
+            self.readerCredentials = readerCredentials
+        }
+
+        /// Every accepted pair with what it may do: the webhook pairs (current and previous)
+        /// and the reader's.
+        public var accessGrants: [(BasicCredentials, AccessRole)] {
+            var grants = [(credentials, AccessRole.webhook)]
+            if let previousCredentials { grants.append((previousCredentials, .webhook)) }
+            if let readerCredentials { grants.append((readerCredentials, .reader)) }
+            return grants
         }
 
         /// `WEBHOOK_USERNAME` and `WEBHOOK_PASSWORD`, each when set (`send-test` fills in
@@ -155,6 +170,14 @@ extension AppConfiguration {
             if let clientAddressHeader, HTTPField.Name(clientAddressHeader) == nil {
                 reader.fail("CLIENT_ADDRESS_HEADER is not a valid header name")
             }
+            let readerUsername = reader.value("READER_USERNAME"), readerPassword = reader.value("READER_PASSWORD")
+            if (readerUsername == nil) != (readerPassword == nil) {
+                reader.fail("READER_USERNAME and READER_PASSWORD must be set together")
+            }
+            let webhookUsernames = [username, reader.value("WEBHOOK_USERNAME_PREVIOUS")].compactMap { $0 }
+            if let readerUsername, webhookUsernames.contains(where: { Array($0.utf8) == Array(readerUsername.utf8) }) {
+                reader.fail("READER_USERNAME must differ from WEBHOOK_USERNAME and WEBHOOK_USERNAME_PREVIOUS")
+            }
             guard let username, let password else { return nil }
             let credentials = BasicCredentials(username: username, password: password)
             let defaults = Auth(credentials: credentials)
@@ -166,7 +189,8 @@ extension AppConfiguration {
                 failureLimit: reader.integer("AUTH_FAILURE_LIMIT", default: defaults.failureLimit, in: 1...1_000_000),
                 failureWindow: reader.seconds("AUTH_FAILURE_WINDOW_SECONDS", default: defaults.failureWindow, in: 1...86_400),
                 lockout: reader.seconds("AUTH_LOCKOUT_SECONDS", default: defaults.lockout, in: 1...86_400),
-                clientAddressHeader: clientAddressHeader
+                clientAddressHeader: clientAddressHeader,
+                readerCredentials: readerUsername.flatMap { name in readerPassword.map { BasicCredentials(username: name, password: $0) } }
             )
         }
     }

@@ -35,6 +35,11 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
         headers: [.wwwAuthenticate: "Basic realm=\"qualia-webhook\", charset=\"UTF-8\""]
     )
 
+    /// 403: the credentials are valid but may not do this (reader credentials delivering).
+    public static let forbidden = WebhookError(
+        status: .forbidden, code: "forbidden", message: "These credentials may read messages but not deliver them."
+    )
+
     /// 429: this address failed to authenticate too often lately.
     public static func tooManyFailedAttempts(retryAfterSeconds: Int) -> WebhookError {
         WebhookError(
@@ -62,6 +67,15 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
         let message = limit.map { "The request body is larger than \($0) bytes." } ?? "The request body is too large."
         return WebhookError(status: .contentTooLarge, code: "payload_too_large", message: message)
     }
+
+    /// 400: a page cursor that is malformed, or belongs to another listing, order or filter.
+    public static let invalidCursor = WebhookError(
+        status: .badRequest, code: "invalid_cursor",
+        message: "The cursor is not one this listing gave out; start again without it."
+    )
+
+    /// 404: no message with that order, type and id.
+    public static let messageNotFound = WebhookError(status: .notFound, code: "not_found", message: "No such message.")
 
     /// 404: no such route.
     public static let notFound = WebhookError(status: .notFound, code: "not_found", message: "No such endpoint.")

@@ -14,6 +14,9 @@ public struct WebhookRequestContext: RequestContext {
     public let remoteAddress: String?
     /// The request's connection, for interim answers such as `100 Continue`.
     let channel: any Channel
+    /// What the request's credentials may do, once ``BasicAuthMiddleware`` accepted them;
+    /// `nil` on routes without authentication.
+    public internal(set) var role: AccessRole?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -30,6 +30,8 @@ extension WebhookPayload {
         let attachments = fields.attachments("attachments")
         let messageType = fields.messageType("message_type")
         let timestamp = fields.dateTime("timestamp")
+        let threadID = fields.optionalString("thread_id", maxBytes: Limits.identifierBytes, isIdentifier: true)
+        let inReplyTo = fields.optionalString("in_reply_to", maxBytes: Limits.identifierBytes, isIdentifier: true)
 
         guard fields.errors.isEmpty,
             let orderID, let messageID, let fromName, let text, let createdDate, let messageType, let timestamp
@@ -47,7 +49,9 @@ extension WebhookPayload {
             timestamp: timestamp.milliseconds,
             storedAt: ISO8601.string(fromUnixMilliseconds: storedAt),
             orderNumber: orderNumber,
-            attachments: attachments
+            attachments: attachments,
+            threadID: threadID,
+            inReplyTo: inReplyTo
         )
     }
 
@@ -60,13 +64,21 @@ extension WebhookPayload {
         _ = fields.orderID("order_id")
         return fields.errors.first
     }
+
+    /// Checks an identifier that a path or query carries (`message_id`, `thread_id`) by the
+    /// payload's rules for it.
+    static func validateIdentifier(_ value: String, field: String) -> FieldError? {
+        var fields = FieldReader(object: [field: .string(value)])
+        _ = fields.requiredString(field, allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true)
+        return fields.errors.first
+    }
 }
 
 /// Bounds on a message's fields. Together they keep the largest valid message well under
 /// DynamoDB's 400 KB item limit (about 383 KB with every field at its bound), whatever the
 /// store and whatever `MAX_BODY_BYTES` allows.
 public enum Limits {
-    /// `order_id`, `message_id`, `order_number`, attachment `_id` and `tag`.
+    /// `order_id`, `message_id`, `order_number`, `thread_id`, `in_reply_to`, attachment `_id` and `tag`.
     public static let identifierBytes = 256
     /// `from_name`.
     public static let fromNameBytes = 1024
