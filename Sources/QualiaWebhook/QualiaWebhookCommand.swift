@@ -108,7 +108,7 @@ struct CreateTable: AsyncParsableCommand {
 struct SendTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send-test",
-        abstract: "Send a received and a sent message to a running server, then list them back; exit 1 if any step fails."
+        abstract: "Send a received and a sent message to a running server, list them back, find the order, fetch a message and mark it read; exit 1 if any step fails."
     )
 
     @Option(help: "The server's base URL.")

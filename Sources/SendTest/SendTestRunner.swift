@@ -6,7 +6,8 @@ import NIOCore
 import NIOHTTP1
 
 /// The spec's test-script steps against a running server: send a received message, send a
-/// sent message, list the order, list it by type. Each step checks what came back.
+/// sent message, list the order, list it by type; then the reader's side: find the order in
+/// the orders list, fetch one message, mark it read. Each step checks what came back.
 public struct SendTestRunner: Sendable {
     /// What one step did and whether it passed.
     public struct Step: Sendable {
@@ -46,7 +47,7 @@ public struct SendTestRunner: Sendable {
         self.httpClient = httpClient
     }
 
-    /// Runs the four steps in order, calling `report` after each.
+    /// Runs the seven steps in order, calling `report` after each.
     /// - Returns: every step; the run passed when all of them did.
     public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
         let now = ISO8601DateFormatter().string(from: Date())
@@ -67,7 +68,52 @@ public struct SendTestRunner: Sendable {
             path: "/webhook/messages/\(encodedOrder)?message_type=message.received",
             expected: [.received: "MSG-001"]
         ))
+        record(await findOrder(title: "Find the order in the orders list"))
+        let messagePath = "/webhook/messages/\(encodedOrder)/\(MessageType.received.rawValue)/MSG-001"
+        record(await readMessage(title: "Fetch the received message", method: .GET, path: messagePath, body: nil, expectRead: false))
+        record(await readMessage(
+            title: "Mark the received message read", method: .PATCH, path: messagePath, body: Data(#"{"read":true}"#.utf8), expectRead: true
+        ))
         return steps
+    }
+
+    /// Pages through the orders list until the run's order shows up, with its two messages.
+    private func findOrder(title: String) async -> Step {
+        var path = "/webhook/orders?limit=100"
+        while true {
+            var step = await send(title: title, method: .GET, path: path, body: nil)
+            guard step.failure == nil else { return step }
+            guard case .object(let page)? = try? JSONValue.parse(step.body.utf8), case .array(let orders)? = page["orders"] else {
+                step.failure = "the response is not an orders list"
+                return step
+            }
+            for case .object(let order) in orders where order["order_id"]?.stringValue.map({ Array($0.utf8) == Array(orderID.utf8) }) == true {
+                if case .number(let count)? = order["message_count"], count == 2 { return step }
+                step.failure = "the order is listed, but not with its 2 messages"
+                return step
+            }
+            guard let cursor = page["next_cursor"]?.stringValue else {
+                step.failure = "the order is not in the orders list"
+                return step
+            }
+            path = "/webhook/orders?limit=100&cursor=" + cursor
+        }
+    }
+
+    /// GETs or PATCHes one message and checks that the answer is that message with `read` as expected.
+    private func readMessage(title: String, method: HTTPMethod, path: String, body: Data?, expectRead: Bool) async -> Step {
+        var step = await send(title: title, method: method, path: path, body: body)
+        guard step.failure == nil else { return step }
+        guard case .object(let answer)? = try? JSONValue.parse(step.body.utf8), case .object(let item)? = answer["message"] else {
+            step.failure = "the response is not one message"
+            return step
+        }
+        if item[StoredMessage.Attribute.messageID.rawValue]?.stringValue != "MSG-001" {
+            step.failure = "the response is another message"
+        } else if item[StoredMessage.Attribute.read.rawValue] != .bool(expectRead) {
+            step.failure = "expected read to be \(expectRead)"
+        }
+        return step
     }
 
     private func samplePayload(messageID: String, type: MessageType, text: String, date: String, withAttachment: Bool) -> [String: Any] {
