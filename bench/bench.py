@@ -33,10 +33,17 @@ pays its own wake-ups), it runs GET /health and a SQLite POST paced to the rate 
 run reached (bench/pace.lua), so the three figures differ only by what a request does. With --perf-data FILE it then records a profile of one more run at 8
 connections (perf record -e cpu-clock -g), kept apart from the measured runs.
 
+With --reader it measures instead the reader's side on SQLite at 32 connections: it fills,
+through the API, one order with 10,000 messages and 100,000 orders with one message each, then
+runs GET /health, the first and the 100th 100-message page of the large order, PATCHes of
+random messages' read status, a 50-order page of the orders list, a 100-message conversation
+page, and POST, each as a ratio to the run's /health.
+
 Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connections 1,32,256]
                  [--fill N] [--binary PATH] [--json FILE]
        bench/run --auth-failures
        bench/run --dynamodb-cpu [--duration S] [--perf-data FILE]
+       bench/run --reader [--duration S] [--smoke]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -438,6 +445,8 @@ def main():
     parser.add_argument("--listing-rounds", type=int, default=5, help="rounds of concurrent GETs")
     parser.add_argument("--dynamodb-cpu", action="store_true",
                         help="measure the service's CPU per DynamoDB POST through a keep-alive front to moto (1 and 8 connections)")
+    parser.add_argument("--reader", action="store_true",
+                        help="measure the reader's side on SQLite: pages, PATCH, the orders list, a conversation page, POST")
     parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections here")
     parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
     args = parser.parse_args()
@@ -459,6 +468,10 @@ def main():
         return 0
     if args.dynamodb_cpu:
         bench_dynamodb_cpu(args.binary, args, results)
+        write_json(args, results)
+        return 0
+    if args.reader:
+        bench_reader(args.binary, args, results)
         write_json(args, results)
         return 0
     with dynamodb_endpoint(stores) as moto_endpoint:
@@ -774,6 +787,91 @@ def bench_rate_matched_baselines(binary, args, workdir, results):
                   f"{dynamodb['cpu_ms_per_request']:.3f} ms", flush=True)
     finally:
         server.stop()
+
+
+def http_json(port, path, timeout=10):
+    """GET `path` with the webhook credentials; the answer's JSON."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Authorization": "Basic " + AUTH})
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
+        return json.loads(body)
+    finally:
+        connection.close()
+
+
+def fill_through_api(server, mode, prefix, per_thread):
+    """Stores 2 x `per_thread` messages through the API with bench/fill.lua (see there), running
+    wrk until every one is in: in one order (`order`) or each in an order of its own (`orders`)."""
+    started = time.perf_counter()
+    total = 0
+    while True:
+        # At a few thousand POSTs a second; a wrapped request is a duplicate, so overshooting is harmless.
+        seconds = max(2, min(60, round(2 * per_thread / 2500)))
+        figures = run_wrk(server.port, "fill.lua", "/webhook/messages", 32, seconds, (AUTH, mode, prefix, str(per_thread)))
+        total += figures["requests"]
+        if figures["non_2xx"]:
+            raise RuntimeError(f"filling {prefix} answered {figures['non_2xx']} non-2xx")
+        if total >= 2 * per_thread * 1.05:
+            break
+    return time.perf_counter() - started
+
+
+def bench_reader(binary, args, results):
+    """The reader's side on SQLite at 32 connections (issue 11): pages of a 10,000-message
+    order (the first and the 100th), PATCH, a 50-order page over 100,000 orders, a 100-message
+    conversation page, and POST, each beside the same run's /health."""
+    workdir = tempfile.mkdtemp(prefix="qualia-bench-reader-")
+    environment = store_environment("sqlite", workdir, None)
+    connections = 32 if 32 in args.connections else args.connections[0]
+    big_order, big_count = "QO-BENCH-BIG", (10_000 if not args.smoke else 200)
+    orders_count = 100_000 if not args.smoke else 1000
+    server = Server(binary, workdir, environment)
+    try:
+        fill_seconds = fill_through_api(server, "order", big_order, big_count // 2)
+        fill_seconds += fill_through_api(server, "orders", "QO-BENCH-ORDERS", orders_count // 2)
+        page = http_json(server.port, f"/webhook/messages/{big_order}?limit=1")
+        listed = http_json(server.port, "/webhook/orders?limit=1")
+        print(f"sqlite reader: filled {big_count} messages in {big_order} and {orders_count} orders through the API "
+              f"in {fill_seconds:.0f} s", flush=True)
+        # The cursor of the 100th 100-message page (the last one's on a smoke run).
+        path, cursor = f"/webhook/messages/{big_order}?limit=100", None
+        for _ in range(min(99, big_count // 100 - 1)):
+            cursor = http_json(server.port, path + (f"&cursor={cursor}" if cursor else ""))["next_cursor"]
+        scenarios = [
+            ("health", "health.lua", "/health", ()),
+            ("page 1", "get.lua", path, (AUTH,)),
+            ("page 100", "get.lua", f"{path}&cursor={cursor}", (AUTH,)),
+            ("patch", "patch.lua", "/webhook/messages", (AUTH, big_order, str(big_count))),
+            ("orders", "get.lua", "/webhook/orders?limit=50", (AUTH,)),
+            ("conversation", "get.lua", f"/webhook/orders/{big_order}/conversation?limit=100", (AUTH,)),
+            ("post", "post.lua", "/webhook/messages", (f"reader{int(time.time())}", AUTH)),
+        ]
+        run_wrk(server.port, "health.lua", "/health", 8, 1)
+        health = None
+        for name, script, url, script_args in scenarios:
+            server.reset_peak_rss()
+            figures = run_wrk(server.port, script, url, connections, args.duration, script_args)
+            figures["peak_rss_mb"] = server.peak_rss_mb()
+            health = health or figures["rps"]
+            results["runs"].append({"store": "sqlite", "scenario": name, "connections": connections, "fill": big_count + orders_count,
+                                    "variant": "reader", **figures})
+            print(f"sqlite reader {name:12} c={connections:<3} {figures['rps']:8.0f} req/s  ratio {figures['rps'] / health:6.1%}  "
+                  f"p50 {figures['p50_ms']:6.2f} ms  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non_2xx']}  "
+                  f"socket errors {figures['socket_errors']}  peak RSS {figures['peak_rss_mb']:.1f} MB", flush=True)
+        runs = {run["scenario"]: run for run in results["runs"] if run.get("variant") == "reader"}
+        first, hundredth = runs["page 1"]["rps"], runs["page 100"]["rps"]
+        print(f"sqlite reader: page 100 / page 1 throughput {hundredth / first:.2f}; p99 page 1 {runs['page 1']['p99_ms']:.2f} ms, "
+              f"page 100 {runs['page 100']['p99_ms']:.2f} ms", flush=True)
+        if any(run["non_2xx"] for run in runs.values()):
+            raise RuntimeError("a reader scenario answered non-2xx")
+    finally:
+        server.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def machine_facts():
