@@ -24,13 +24,7 @@ struct MessageController: Sendable {
     /// `POST /webhook/messages`: validates a message, stores it durably, then answers 200.
     @Sendable func receive(request: Request, context: WebhookRequestContext) async throws -> ReceiptResponse {
         guard context.role == .webhook else { throw WebhookError.forbidden }
-        let body = try await Self.readBody(of: request, upTo: maxBodyBytes, context: context)
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(body.readableBytesView)
-        } catch {
-            throw WebhookError.invalidJSON
-        }
+        let json = try await Self.readJSON(of: request, upTo: maxBodyBytes, context: context)
         let message = try WebhookPayload.validate(json, storedAt: UnixTime.nowMilliseconds())
         let outcome = try await store.store(message)
 
@@ -128,10 +122,20 @@ struct MessageController: Sendable {
         )
     }
 
+    /// The request body as JSON (see ``readBody(of:upTo:context:)``); `400 invalid_json` when it is not.
+    static func readJSON(of request: Request, upTo limit: Int, context: WebhookRequestContext) async throws -> JSONValue {
+        let body = try await readBody(of: request, upTo: limit, context: context)
+        do {
+            return try JSONValue.parse(body.readableBytesView)
+        } catch {
+            throw WebhookError.invalidJSON
+        }
+    }
+
     /// The whole request body, refused without reading it when its `Content-Length` is over
     /// the limit. A body that cannot be read (the client closed mid-body, its chunks are
     /// malformed, the connection idled out) is the client's fault: 400, and nothing stored.
-    static func readBody(of request: Request, upTo limit: Int, context: WebhookRequestContext) async throws -> ByteBuffer {
+    private static func readBody(of request: Request, upTo limit: Int, context: WebhookRequestContext) async throws -> ByteBuffer {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw WebhookError.payloadTooLarge(limit: limit)
         }

@@ -36,7 +36,7 @@ struct ReaderController: Sendable {
         }
         let page = try await store.page(ofOrder: orderID, type: type, after: after, limit: limit)
         return MessagePageResponse(
-            orderID: orderID, messageType: type, messages: page.items,
+            orderID: orderID, filter: ("message_type", type?.rawValue), messages: page.items,
             nextCursor: page.next.map { ReaderCursor.messages(orderID: orderID, type: type, after: $0).text }
         )
     }
@@ -57,14 +57,7 @@ struct ReaderController: Sendable {
         var query = ReaderQuery(request, context: context)
         let key = try query.messageKey()
         try query.requireValid()
-        let body = try await MessageController.readBody(of: request, upTo: maxBodyBytes, context: context)
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(body.readableBytesView)
-        } catch {
-            throw WebhookError.invalidJSON
-        }
-        let read = try Self.readStatus(in: json)
+        let read = try Self.readStatus(in: try await MessageController.readJSON(of: request, upTo: maxBodyBytes, context: context))
         guard let key, let message = try await store.setRead(read, of: key, at: UnixTime.nowMilliseconds()) else {
             throw WebhookError.messageNotFound
         }
@@ -112,7 +105,7 @@ struct ReaderController: Sendable {
 
     /// `GET /webhook/orders/{order_id}/conversation?limit=&cursor=[&thread_id=]`: received and
     /// sent messages together, oldest first by payload `timestamp`, ties by `SK`.
-    @Sendable func conversation(request: Request, context: WebhookRequestContext) async throws -> ConversationResponse {
+    @Sendable func conversation(request: Request, context: WebhookRequestContext) async throws -> MessagePageResponse {
         var query = ReaderQuery(request, context: context)
         let orderID = try query.orderID()
         let limit = query.limit(default: Self.defaultConversationLimit) ?? Self.defaultConversationLimit
@@ -122,8 +115,8 @@ struct ReaderController: Sendable {
             try ReaderCursor.read($0, listing: .conversation, orderID: orderID, filter: threadID).conversationPosition()
         }
         let page = try await store.conversation(ofOrder: orderID, thread: threadID, after: after, limit: limit)
-        return ConversationResponse(
-            orderID: orderID, threadID: threadID, messages: page.items,
+        return MessagePageResponse(
+            orderID: orderID, filter: ("thread_id", threadID), messages: page.items,
             nextCursor: page.next.map { ReaderCursor.conversation(orderID: orderID, threadID: threadID, after: $0).text }
         )
     }

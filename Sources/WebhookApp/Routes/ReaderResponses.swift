@@ -4,18 +4,20 @@ import MessageStore
 // The reader's answers. Times the service derives (`*_at`) are ISO 8601 in UTC with
 // milliseconds; stored items keep the spec's item shape (``StoredMessage/write(to:)``).
 
-/// A page of an order's messages: the spec's listing, with `count` the page's size, plus
-/// `next_cursor` (`null` on the last page).
+/// A page of an order's messages: the spec's listing with `count` the page's size and the
+/// filter under its own name (`message_type`, or `thread_id` for a conversation; `null` when
+/// none), plus `next_cursor` (`null` on the last page).
 struct MessagePageResponse: JSONWritable {
     var orderID: String
-    var messageType: MessageType?
+    /// The filter's field name and value.
+    var filter: (name: String, value: String?)
     var messages: [StoredMessage]
     var nextCursor: String?
 
     func write(to writer: inout JSONWriter) {
         writer.object { body in
             body.field("order_id", orderID)
-            body.field("message_type", messageType?.rawValue)
+            body.field(filter.name, filter.value)
             body.field("count", messages.count)
             body.key("messages")
             body.array(messages) { list, message in message.write(to: &list) }
@@ -60,25 +62,6 @@ struct OrdersResponse: JSONWritable {
                     }
                 }
             }
-            body.field("next_cursor", nextCursor)
-        }
-    }
-}
-
-/// A page of an order's conversation, of one thread or all (`thread_id` `null`).
-struct ConversationResponse: JSONWritable {
-    var orderID: String
-    var threadID: String?
-    var messages: [StoredMessage]
-    var nextCursor: String?
-
-    func write(to writer: inout JSONWriter) {
-        writer.object { body in
-            body.field("order_id", orderID)
-            body.field("thread_id", threadID)
-            body.field("count", messages.count)
-            body.key("messages")
-            body.array(messages) { list, message in message.write(to: &list) }
             body.field("next_cursor", nextCursor)
         }
     }
