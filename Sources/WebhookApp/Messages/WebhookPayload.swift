@@ -30,8 +30,8 @@ extension WebhookPayload {
         let attachments = fields.attachments("attachments")
         let messageType = fields.messageType("message_type")
         let timestamp = fields.dateTime("timestamp")
-        let threadID = fields.optionalString("thread_id", maxBytes: Limits.identifierBytes, isIdentifier: true)
-        let inReplyTo = fields.optionalString("in_reply_to", maxBytes: Limits.identifierBytes, isIdentifier: true)
+        let threadID = fields.optionalString("thread_id", allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true)
+        let inReplyTo = fields.optionalString("in_reply_to", allowEmpty: false, maxBytes: Limits.identifierBytes, isIdentifier: true)
 
         guard fields.errors.isEmpty,
             let orderID, let messageID, let fromName, let text, let createdDate, let messageType, let timestamp
@@ -131,9 +131,9 @@ private struct FieldReader {
         return checkedString(key, value, allowEmpty: allowEmpty, maxBytes: maxBytes, isIdentifier: isIdentifier)
     }
 
-    mutating func optionalString(_ key: String, maxBytes: Int, isIdentifier: Bool = false) -> String? {
+    mutating func optionalString(_ key: String, allowEmpty: Bool = true, maxBytes: Int, isIdentifier: Bool = false) -> String? {
         guard let value = value(key, required: false) else { return nil }
-        return checkedString(key, value, allowEmpty: true, maxBytes: maxBytes, isIdentifier: isIdentifier)
+        return checkedString(key, value, allowEmpty: allowEmpty, maxBytes: maxBytes, isIdentifier: isIdentifier)
     }
 
     /// A string within its length bound; identifiers also refuse control characters, which
