@@ -52,7 +52,9 @@ extension SQLiteRows {
         ofOrder orderID: String, thread threadID: String?, after position: ConversationPosition?, limit: Int,
         on connection: SQLiteConnection
     ) throws -> Page<StoredMessage, ConversationPosition> {
-        let statement = try connection.prepared(threadID == nil ? conversationSQL : conversationByThreadSQL)
+        // The main thread (its id is the order id) is the messages naming no thread or that one.
+        let sql = threadID.map { $0.hasSameUTF8(as: orderID) ? conversationOfMainThreadSQL : conversationByThreadSQL } ?? conversationSQL
+        let statement = try connection.prepared(sql)
         defer { statement.reset() }
         try statement.bind(StoredMessage.partitionKey(orderID: orderID), at: 1)
         // The first page starts before every place: no sort key is empty.
@@ -112,9 +114,15 @@ extension SQLiteRows {
         ORDER BY timestamp, SK LIMIT ?4
         """
 
-    /// A range of the `messages_by_thread` index: the expression is the index's own.
+    /// A range of the `messages_by_thread` index (`threadId = ?` implies its `IS NOT NULL`).
     static let conversationByThreadSQL = """
-        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND coalesce(threadId, orderId) = ?5 AND (timestamp, SK) > (?2, ?3)
+        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND threadId = ?5 AND (timestamp, SK) > (?2, ?3)
+        ORDER BY timestamp, SK LIMIT ?4
+        """
+
+    /// The main thread: a range of `messages_by_time`, skipping the messages of other threads.
+    static let conversationOfMainThreadSQL = """
+        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND (threadId IS NULL OR threadId = ?5) AND (timestamp, SK) > (?2, ?3)
         ORDER BY timestamp, SK LIMIT ?4
         """
 
