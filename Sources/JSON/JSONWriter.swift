@@ -73,6 +73,14 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes an object key already quoted (see ``Key``): for the names a writer writes over
+    /// and over, such as an item's attributes in a page of a hundred items.
+    public mutating func key(_ key: Key) {
+        separate()
+        bytes.append(contentsOf: key.quoted)
+        needsComma = false
+    }
+
     /// Writes a string, escaped.
     public mutating func string(_ value: String) {
         separate()
@@ -103,6 +111,11 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ name: String, _ value: Bool) { key(name); bool(value) }
     public mutating func field(_ name: String, _ value: Double) { key(name); double(value) }
 
+    /// Writes a key and its value, the key already quoted (see ``Key``).
+    public mutating func field(_ name: Key, _ value: String) { key(name); string(value) }
+    public mutating func field(_ name: Key, _ value: some BinaryInteger) { key(name); integer(value) }
+    public mutating func field(_ name: Key, _ value: Bool) { key(name); bool(value) }
+
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
@@ -112,18 +125,26 @@ public struct JSONWriter: Sendable {
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
+            var index = 0
+            while index < utf8.count {
                 // Control characters, DEL, `"` and `\`; every other byte, multi-byte UTF-8
                 // included, is copied as it is.
-                guard byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                appendEscaped(byte)
-                runStart = index + 1
+                let byte = utf8[index]
+                if Self.needsEscape[Int(byte)] {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                    appendEscaped(byte)
+                    runStart = index + 1
+                }
+                index += 1
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Which bytes a JSON string must escape: control characters, DEL, `"` and `\`.
+    private static let needsEscape: [Bool] = (0...255).map { byte in
+        byte < 0x20 || byte == 0x7F || byte == Int(UInt8(ascii: "\"")) || byte == Int(UInt8(ascii: "\\"))
     }
 
     private mutating func appendEscaped(_ byte: UInt8) {
@@ -142,3 +163,17 @@ public struct JSONWriter: Sendable {
     }
 }
 
+extension JSONWriter {
+    /// An object key quoted once, with its `:`, for keys written many times.
+    public struct Key: Sendable {
+        /// `"name":` as UTF-8.
+        let quoted: [UInt8]
+
+        /// Quotes `name` (escaping what JSON needs).
+        public init(_ name: String) {
+            var writer = JSONWriter(capacity: name.utf8.count + 3)
+            writer.key(name)
+            quoted = writer.bytes
+        }
+    }
+}

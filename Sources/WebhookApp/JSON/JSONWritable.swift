@@ -7,16 +7,20 @@ import NIOCore
 /// A value that writes itself as JSON, and so can be a response body.
 protocol JSONWritable: ResponseGenerator {
     func write(to writer: inout JSONWriter)
+    /// About how many bytes ``write(to:)`` writes, to reserve them at once.
+    var estimatedJSONBytes: Int { get }
 }
 
 extension JSONWritable {
+    var estimatedJSONBytes: Int { 256 }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
         jsonResponse(status: .ok)
     }
 
     /// The value's JSON, ready to be a response body.
     var jsonBody: ByteBuffer {
-        var writer = JSONWriter()
+        var writer = JSONWriter(capacity: estimatedJSONBytes)
         write(to: &writer)
         return ByteBuffer(bytes: writer.bytes)
     }

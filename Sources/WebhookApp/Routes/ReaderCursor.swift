@@ -40,9 +40,12 @@ struct ReaderCursor: Sendable, Equatable {
             object.key("after")
             object.array(after) { list, part in list.string(part) }
         }
-        return Data(writer.bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // base64url without padding, byte by byte: Foundation's replacingOccurrences was 4% of
+        // a page's time.
+        let base64 = Data(writer.bytes).base64EncodedData()
+        return String(decoding: base64.lazy.filter { $0 != UInt8(ascii: "=") }.map { byte in
+            byte == UInt8(ascii: "+") ? UInt8(ascii: "-") : byte == UInt8(ascii: "/") ? UInt8(ascii: "_") : byte
+        }, as: UTF8.self)
     }
 
     /// Reads a cursor and checks that it belongs to `listing` of `orderID` with `filter`.
@@ -73,9 +76,11 @@ struct ReaderCursor: Sendable, Equatable {
         guard text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
             || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
         else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
-        return Data(base64Encoded: base64).map { Array($0) }
+        var base64 = text.utf8.map { byte in
+            byte == UInt8(ascii: "-") ? UInt8(ascii: "+") : byte == UInt8(ascii: "_") ? UInt8(ascii: "/") : byte
+        }
+        base64 += repeatElement(UInt8(ascii: "="), count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: Data(base64)).map { Array($0) }
     }
 }
 

@@ -14,6 +14,8 @@ struct MessagePageResponse: JSONWritable {
     var messages: [StoredMessage]
     var nextCursor: String?
 
+    var estimatedJSONBytes: Int { messages.reduce(256) { $0 + $1.estimatedJSONBytes } }
+
     func write(to writer: inout JSONWriter) {
         writer.object { body in
             body.field("order_id", orderID)
@@ -30,6 +32,8 @@ struct MessagePageResponse: JSONWritable {
 struct SingleMessageResponse: JSONWritable {
     var message: StoredMessage
 
+    var estimatedJSONBytes: Int { 32 + message.estimatedJSONBytes }
+
     func write(to writer: inout JSONWriter) {
         writer.object { body in
             body.key("message")
@@ -42,6 +46,8 @@ struct SingleMessageResponse: JSONWritable {
 struct OrdersResponse: JSONWritable {
     var orders: [OrderSummary]
     var nextCursor: String?
+
+    var estimatedJSONBytes: Int { orders.reduce(256) { $0 + 320 + $1.lastMessage.text.utf8.count } }
 
     func write(to writer: inout JSONWriter) {
         writer.object { body in
