@@ -181,13 +181,20 @@ struct ReaderFixture: Sendable {
     let store: DynamoDBMessageStore
     let others: [DynamoDBMessageStore]
 
-    static func with(instances: Int = 1, queryPageSize: Int? = nil, _ body: (ReaderFixture) async throws -> Void) async throws {
+    /// - Parameter operationTimeout: the stores' budget per operation; tests that race many
+    ///   writes on one order give more (see `StoreUnderTest.Options.racing`).
+    static func with(
+        instances: Int = 1, queryPageSize: Int? = nil,
+        operationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout,
+        _ body: (ReaderFixture) async throws -> Void
+    ) async throws {
         let client = try MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
         var stores: [DynamoDBMessageStore] = []
         for _ in 0..<instances {
             stores.append(DynamoDBMessageStore(
-                configuration: .init(tableName: table, queryPageSize: queryPageSize), client: try MotoServer.makeClient(), logger: Logger(label: "test")
+                configuration: .init(tableName: table, queryPageSize: queryPageSize, operationTimeout: operationTimeout),
+                client: try MotoServer.makeClient(), logger: Logger(label: "test")
             ))
         }
         let fixture = ReaderFixture(client: client, table: table, store: stores[0], others: Array(stores.dropFirst()))
@@ -612,7 +619,7 @@ struct DynamoDBMigrationAndRaceTests {
     }
 
     @Test func threeInstancesRacingPatchesAndDeliveriesEndWithTheNewestStatementAndExactCounts() async throws {
-        try await ReaderFixture.with(instances: 3) { fixture in
+        try await ReaderFixture.with(instances: 3, operationTimeout: StoreUnderTest.Options.racing.dynamoDBOperationTimeout) { fixture in
             let stores = [fixture.store] + fixture.others
             let contested = message("A", at: 1_000, read: false)
             _ = try await fixture.store.store(contested)
