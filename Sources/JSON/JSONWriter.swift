@@ -96,7 +96,12 @@ public struct JSONWriter: Sendable {
     }
 
     /// Writes an integer.
-    public mutating func integer(_ value: some BinaryInteger) { raw(String(value)) }
+    public mutating func integer(_ value: some BinaryInteger) {
+        guard let value = Int64(exactly: value) else { return raw(String(value)) }
+        separate()
+        appendDecimal(value)
+        needsComma = true
+    }
     /// Writes `true` or `false`.
     public mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
     /// Writes `null`.
@@ -113,6 +118,16 @@ public struct JSONWriter: Sendable {
 
     /// Writes a key and its value, the key already quoted (see ``Key``).
     public mutating func field(_ name: Key, _ value: String) { key(name); string(value) }
+    /// Writes a key and, as one string, `prefix` followed by `rest`, without joining them first.
+    public mutating func field(_ name: Key, joining prefix: String, _ rest: String) {
+        key(name)
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        appendEscapedContent(prefix)
+        appendEscapedContent(rest)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
     public mutating func field(_ name: Key, _ value: some BinaryInteger) { key(name); integer(value) }
     public mutating func field(_ name: Key, _ value: Bool) { key(name); bool(value) }
 
@@ -122,6 +137,12 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ string: String) {
         bytes.append(UInt8(ascii: "\""))
+        appendEscapedContent(string)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A string's bytes, escaped, without quotes.
+    private mutating func appendEscapedContent(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in
             var runStart = 0
@@ -139,7 +160,22 @@ public struct JSONWriter: Sendable {
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
-        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A whole number's decimal digits, written without making a `String` first.
+    private mutating func appendDecimal(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, written backwards
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var position = buffer.count
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: buffer[position...])
+        }
     }
 
     /// Which bytes a JSON string must escape: control characters, DEL, `"` and `\`.

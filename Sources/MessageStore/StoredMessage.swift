@@ -113,10 +113,22 @@ public struct StoredMessage: Sendable, Hashable {
     }
 
     /// The partition key that holds every message of one order.
-    public static func partitionKey(orderID: String) -> String { "MESSAGE#" + orderID }
+    public static func partitionKey(orderID: String) -> String { partitionKeyPrefix + orderID }
+
+    /// What every partition key of a message starts with.
+    public static let partitionKeyPrefix = "MESSAGE#"
 
     /// The prefix shared by the sort keys of every message of one type.
-    public static func sortKeyPrefix(for type: MessageType) -> String { type.rawValue + "#" }
+    public static func sortKeyPrefix(for type: MessageType) -> String {
+        switch type {
+        case .received: receivedSortKeyPrefix
+        case .sent: sentSortKeyPrefix
+        }
+    }
+
+    // Made once: a page of a hundred items asks for them a hundred times.
+    private static let receivedSortKeyPrefix = MessageType.received.rawValue + "#"
+    private static let sentSortKeyPrefix = MessageType.sent.rawValue + "#"
 }
 
 extension StoredMessage {
