@@ -103,14 +103,20 @@ public final class DynamoDBClient: Sendable {
 
     /// Every item a query matches, following `LastEvaluatedKey` page after page.
     public func queryAll(_ input: QueryInput) async throws -> [Item] {
+        try await queryItems(input, upTo: .max)
+    }
+
+    /// The first `count` items a query returns (fewer at its end), following
+    /// `LastEvaluatedKey` while a page ends before them (DynamoDB's 1 MB, or a filter).
+    public func queryItems(_ input: QueryInput, upTo count: Int) async throws -> [Item] {
         var input = input
         var items: [Item] = []
         repeat {
             let page = try await query(input)
             items += page.items
             input.exclusiveStartKey = page.lastEvaluatedKey
-        } while input.exclusiveStartKey != nil
-        return items
+        } while items.count < count && input.exclusiveStartKey != nil
+        return items.count > count ? Array(items.prefix(count)) : items
     }
 
     /// A table's description.

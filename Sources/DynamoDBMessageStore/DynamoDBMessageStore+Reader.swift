@@ -125,18 +125,3 @@ extension DynamoDBMessageStore {
         return item
     }
 }
-
-extension DynamoDBClient {
-    /// The first `count` items a query returns (fewer at its end), following
-    /// `LastEvaluatedKey` while a page ends before them (DynamoDB's 1 MB, or a filter).
-    func queryItems(_ input: QueryInput, upTo count: Int) async throws -> [Item] {
-        var input = input
-        var items: [Item] = []
-        repeat {
-            let page = try await query(input)
-            items += page.items
-            input.exclusiveStartKey = page.lastEvaluatedKey
-        } while items.count < count && input.exclusiveStartKey != nil
-        return Array(items.prefix(count))
-    }
-}
