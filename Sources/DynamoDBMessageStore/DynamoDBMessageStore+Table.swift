@@ -70,6 +70,14 @@ extension DynamoDBMessageStore {
         return true
     }
 
+    /// Whether the table lacks the orders list's index: one from before the reader's side, on
+    /// which `create-table` has not run again. Writes and every other read work without it.
+    public func lacksOrdersIndex() async throws -> Bool {
+        try await mappingErrors {
+            try await client.describeTable(configuration.tableName).globalSecondaryIndex(named: OrdersIndex.name) == nil
+        }
+    }
+
     /// What ``backfillOrderSummaries()`` did.
     public struct BackfillReport: Sendable, Hashable {
         /// How many orders have messages.

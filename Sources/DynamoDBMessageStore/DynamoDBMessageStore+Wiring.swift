@@ -51,6 +51,12 @@ extension DynamoDBMessageStore {
         do {
             try await store.checkReadiness()
             logger.info("DynamoDB store ready", metadata: ["table": .string(settings.tableName), "region": .string(settings.region)])
+            if try await store.lacksOrdersIndex() {
+                logger.warning(
+                    "DynamoDB table has no orders index: GET /webhook/orders fails until create-table adds it and backfills order summaries",
+                    metadata: ["table": .string(settings.tableName), "index": .string(OrdersIndex.name)]
+                )
+            }
         } catch {
             logger.warning("DynamoDB table is not ready", metadata: ["table": .string(settings.tableName), "error": .string("\(error)")])
         }

@@ -543,7 +543,9 @@ struct DynamoDBMigrationAndRaceTests {
         let store = DynamoDBMessageStore(configuration: .init(tableName: table, queryPageSize: 2), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
         do {
             #expect(try await client.describeTable(table).globalSecondaryIndexes ?? [] == [])
+            #expect(try await store.lacksOrdersIndex(), "what the service warns about at start")
             #expect(try await DynamoDBMessageStore.prepareTable(table, client: client) == .addedOrdersIndex)
+            #expect(try await !store.lacksOrdersIndex())
             let index = try #require(try await client.describeTable(table).globalSecondaryIndex(named: "orders-by-activity"))
             #expect(index.indexStatus == .active)
             #expect(index.keySchema == [.init(attributeName: "ordersPK", keyType: .hash), .init(attributeName: "ordersSK", keyType: .range)])
