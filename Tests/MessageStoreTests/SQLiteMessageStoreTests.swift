@@ -6,6 +6,14 @@ import Testing
 @testable import MessageStore
 @testable import SQLiteMessageStore
 
+/// The `messages` table as the releases before the reader's side created it.
+let previousReleaseMessagesTableSQL = """
+    CREATE TABLE messages (PK TEXT NOT NULL, SK TEXT NOT NULL, orderId TEXT NOT NULL, messageId TEXT NOT NULL,
+        messageType TEXT NOT NULL, fromName TEXT NOT NULL, text TEXT NOT NULL, createdDate TEXT NOT NULL,
+        read INTEGER NOT NULL CHECK (read IN (0, 1)), timestamp INTEGER NOT NULL, storedAt TEXT NOT NULL,
+        orderNumber TEXT, attachments TEXT, PRIMARY KEY (PK, SK)) WITHOUT ROWID;
+    """
+
 /// What is particular to the SQLite store: its file, its settings and its durability.
 @Suite struct SQLiteMessageStoreTests {
     let logger = Logger(label: "test")
@@ -36,10 +44,7 @@ import Testing
         // The first release's table, holding one message.
         let old = try SQLiteConnection(path: path)
         try old.execute("""
-            CREATE TABLE messages (PK TEXT NOT NULL, SK TEXT NOT NULL, orderId TEXT NOT NULL, messageId TEXT NOT NULL,
-                messageType TEXT NOT NULL, fromName TEXT NOT NULL, text TEXT NOT NULL, createdDate TEXT NOT NULL,
-                read INTEGER NOT NULL CHECK (read IN (0, 1)), timestamp INTEGER NOT NULL, storedAt TEXT NOT NULL,
-                orderNumber TEXT, attachments TEXT, PRIMARY KEY (PK, SK)) WITHOUT ROWID;
+            \(previousReleaseMessagesTableSQL)
             INSERT INTO messages VALUES ('MESSAGE#QO-OLD', 'message.received#MSG-1', 'QO-OLD', 'MSG-1', 'message.received',
                 'A', 'kept', '2025-10-28T10:30:00Z', 0, 1761647400000, '2025-10-28T10:30:05Z', NULL, NULL);
             """)

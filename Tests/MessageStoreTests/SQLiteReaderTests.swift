@@ -39,10 +39,7 @@ import Testing
         // The previous release's schema (no summaries, no reader columns), holding messages.
         let old = try SQLiteConnection(path: path)
         try old.execute("""
-            CREATE TABLE messages (PK TEXT NOT NULL, SK TEXT NOT NULL, orderId TEXT NOT NULL, messageId TEXT NOT NULL,
-                messageType TEXT NOT NULL, fromName TEXT NOT NULL, text TEXT NOT NULL, createdDate TEXT NOT NULL,
-                read INTEGER NOT NULL CHECK (read IN (0, 1)), timestamp INTEGER NOT NULL, storedAt TEXT NOT NULL,
-                orderNumber TEXT, attachments TEXT, PRIMARY KEY (PK, SK)) WITHOUT ROWID;
+            \(previousReleaseMessagesTableSQL)
             CREATE TABLE order_versions (PK TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
             INSERT INTO messages VALUES
                 ('MESSAGE#QO-A', 'message.received#M-1', 'QO-A', 'M-1', 'message.received', 'A', 'one', 'c', 0, 100, 's', 'N-1', NULL),
