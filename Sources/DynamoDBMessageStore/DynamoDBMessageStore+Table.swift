@@ -1,6 +1,7 @@
 import DynamoDB
 import Logging
 import MessageStore
+import Synchronization
 
 // Setting the table up: creating it with the orders index, adding that index to a table of the
 // previous release, and backfilling the summaries that release did not keep.
@@ -48,6 +49,8 @@ extension DynamoDBMessageStore {
             setup = try await addOrdersIndexIfMissing(tableName, client: client) ? .addedOrdersIndex : .unchanged
         }
         try await client.waitUntilActive(tableName, timeout: setup == .addedOrdersIndex ? .seconds(3600) : .seconds(120))
+        // A table created here holds nothing an earlier release wrote.
+        if setup == .created { try await SummariesMarker.write(to: tableName, client: client) }
         return setup
     }
 
@@ -87,7 +90,7 @@ extension DynamoDBMessageStore {
     }
 
     /// Writes the summary of every order whose summary item is missing, or does not hold what
-    /// its messages give: a table written by the previous release has messages but no
+    /// its messages give, then the ``SummariesMarker``: a table written by the previous release has messages but no
     /// summaries. Scans the table for the `MESSAGE#` partitions, then for each order reads
     /// its summary and its messages, and writes the summary conditioned on the version read
     /// (or on there being none), reading again when a writer of this release changed the
@@ -100,6 +103,8 @@ extension DynamoDBMessageStore {
             report.orders += 1
             if try await reconcileSummary(of: orderID) { report.written += 1 }
         }
+        try await mappingErrors { try await SummariesMarker.write(to: configuration.tableName, client: client) }
+        summariesAreComplete.store(true, ordering: .relaxed)
         logger.info(
             "Backfilled order summaries",
             metadata: ["table": .string(configuration.tableName), "orders": .stringConvertible(report.orders), "written": .stringConvertible(report.written)]

@@ -2,6 +2,7 @@ import DynamoDB
 import Foundation
 import Logging
 import MessageStore
+import Synchronization
 
 // How the store writes: read a message and its order's summary as one snapshot, decide, then
 // write both in one transaction conditioned on that snapshot, so that the counts never drift
@@ -81,9 +82,12 @@ extension DynamoDBMessageStore {
     /// The order's summary once `written` is stored. An order without a summary item (new,
     /// or written only by a release that kept none) is summarized from its other messages,
     /// read from its partition: any writer of this release that changes them meanwhile
-    /// creates the summary item too, and so makes this write's condition fail.
+    /// creates the summary item too, and so makes this write's condition fail. Once the table
+    /// says every order has its summary (``SummariesMarker``), an order without one is new,
+    /// and its partition is not read.
     private func summary(after written: StoredMessage, over snapshot: Snapshot) async throws -> OrderSummary {
         if let stored = snapshot.summary { return stored.summary.after(writing: written, replacing: snapshot.message) }
+        if snapshot.message == nil, try await summariesAreCompleteInTable() { return OrderSummary(first: written) }
         let others = try await client.queryAll(orderQuery(snapshot.key.orderID, type: nil)).map(Self.message(from:)).filter {
             !$0.sortKey.hasSameUTF8(as: snapshot.key.sortKey)
         }
@@ -165,5 +169,15 @@ extension DynamoDBMessageStore {
     /// A message item's table key.
     static func messageKey(_ key: MessageKey) -> Item {
         messageKey(partitionKey: key.partitionKey, sortKey: key.sortKey)
+    }
+}
+
+extension DynamoDBMessageStore {
+    /// Whether the table carries the ``SummariesMarker``, read until it is seen once.
+    func summariesAreCompleteInTable() async throws -> Bool {
+        if summariesAreComplete.load(ordering: .relaxed) { return true }
+        guard try await SummariesMarker.isPresent(in: configuration.tableName, client: client) else { return false }
+        summariesAreComplete.store(true, ordering: .relaxed)
+        return true
     }
 }

@@ -53,6 +53,9 @@ public final class DynamoDBMessageStore: MessageStore {
     let client: DynamoDBClient
     let logger: Logger
     private let isShutDown = Atomic<Bool>(false)
+    /// Whether the ``SummariesMarker`` was seen: it is never removed, so once seen it is not
+    /// read again.
+    let summariesAreComplete = Atomic<Bool>(false)
 
     /// Creates a store over a client, which the store owns and shuts down.
     public init(configuration: Configuration, client: DynamoDBClient, logger: Logger) {

@@ -582,6 +582,38 @@ struct DynamoDBMigrationAndRaceTests {
         try await client.shutdown()
     }
 
+    @Test func onceTheTableSaysEveryOrderHasItsSummaryANewOrdersWriteCountsNoPartition() async throws {
+        let client = try MotoServer.makeClient()
+        // A fresh table says so from the start; an earlier release's table only after a backfill.
+        let fresh = try await MotoServer.createTable(client: client)
+        #expect(try await SummariesMarker.isPresent(in: fresh, client: client))
+        let table = try await previousReleaseTable(client: client, messages: [message("A", at: 1_000, order: "QO-1")])
+        try await DynamoDBMessageStore.prepareTable(table, client: client)
+        #expect(try await !SummariesMarker.isPresent(in: table, client: client))
+        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
+        func count(_ orderID: String) async throws -> Int? {
+            try await store.orders(after: nil, limit: 10, unreadOnly: false).items.first { $0.orderID == orderID }?.messageCount
+        }
+        do {
+            _ = try await store.backfillOrderSummaries()
+            #expect(try await SummariesMarker.isPresent(in: table, client: client))
+            // An earlier release still writing after the backfill leaves a message without a
+            // summary; a write of this release to that order now trusts the marker and counts
+            // only itself (no partition read), until the next backfill reconciles it.
+            _ = try await client.putItem(PutItemInput(tableName: table, item: DynamoDBMessageStore.item(for: message("OLD", at: 1_000, order: "QO-2"))))
+            #expect(try await store.store(message("NEW", at: 2_000, order: "QO-2")) == .created)
+            #expect(try await count("QO-2") == 1, "the partition was not read")
+            #expect(try await store.backfillOrderSummaries().written == 1)
+            #expect(try await count("QO-2") == 2)
+        } catch {
+            try? await store.shutdown()
+            try? await client.shutdown()
+            throw error
+        }
+        try await store.shutdown()
+        try await client.shutdown()
+    }
+
     @Test func aWriteToAnOrderWithoutASummaryCountsTheMessagesAlreadyThere() async throws {
         let client = try MotoServer.makeClient()
         let table = try await previousReleaseTable(client: client, messages: [message("A", at: 1_000), message("B", at: 2_000, read: true)])
