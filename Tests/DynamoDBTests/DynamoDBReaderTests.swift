@@ -533,15 +533,36 @@ struct DynamoDBMigrationAndRaceTests {
         return table
     }
 
-    @Test func createTableAddsTheOrdersIndexToAnOldTableAndTheBackfillWritesItsSummaries() async throws {
+    /// Runs `body` with a client, a previous-release table holding `messages`, and a store over
+    /// it, shutting both down however `body` ends.
+    func withPreviousReleaseTable(
+        _ messages: [StoredMessage], queryPageSize: Int? = nil,
+        _ body: (DynamoDBClient, String, DynamoDBMessageStore) async throws -> Void
+    ) async throws {
         let client = try MotoServer.makeClient()
+        var store: DynamoDBMessageStore?
+        var failure: (any Error)?
+        do {
+            let table = try await previousReleaseTable(client: client, messages: messages)
+            let opened = DynamoDBMessageStore(
+                configuration: .init(tableName: table, queryPageSize: queryPageSize), client: try MotoServer.makeClient(), logger: Logger(label: "test")
+            )
+            store = opened
+            try await body(client, table, opened)
+        } catch {
+            failure = error
+        }
+        try? await store?.shutdown()
+        try? await client.shutdown()
+        if let failure { throw failure }
+    }
+
+    @Test func createTableAddsTheOrdersIndexToAnOldTableAndTheBackfillWritesItsSummaries() async throws {
         let old = [
             message("A", at: 1_000, order: "QO-1"), message("B", at: 3_000, type: .sent, read: true, order: "QO-1"),
             message("A", at: 2_000, order: "QO-2"), message("C", at: 500, order: "QO-1"),
         ]
-        let table = try await previousReleaseTable(client: client, messages: old)
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table, queryPageSize: 2), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
-        do {
+        try await withPreviousReleaseTable(old, queryPageSize: 2) { client, table, store in
             #expect(try await client.describeTable(table).globalSecondaryIndexes ?? [] == [])
             #expect(try await store.lacksOrdersIndex(), "what the service warns about at start")
             #expect(try await DynamoDBMessageStore.prepareTable(table, client: client) == .addedOrdersIndex)
@@ -573,28 +594,19 @@ struct DynamoDBMigrationAndRaceTests {
                 ))
                 #expect(Set(items) == Set(old.filter { $0.orderID == order }.map(DynamoDBMessageStore.item(for:))))
             }
-        } catch {
-            try? await store.shutdown()
-            try? await client.shutdown()
-            throw error
         }
-        try await store.shutdown()
-        try await client.shutdown()
     }
 
     @Test func onceTheTableSaysEveryOrderHasItsSummaryANewOrdersWriteCountsNoPartition() async throws {
-        let client = try MotoServer.makeClient()
-        // A fresh table says so from the start; an earlier release's table only after a backfill.
-        let fresh = try await MotoServer.createTable(client: client)
-        #expect(try await SummariesMarker.isPresent(in: fresh, client: client))
-        let table = try await previousReleaseTable(client: client, messages: [message("A", at: 1_000, order: "QO-1")])
-        try await DynamoDBMessageStore.prepareTable(table, client: client)
-        #expect(try await !SummariesMarker.isPresent(in: table, client: client))
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
-        func count(_ orderID: String) async throws -> Int? {
-            try await store.orders(after: nil, limit: 10, unreadOnly: false).items.first { $0.orderID == orderID }?.messageCount
-        }
-        do {
+        try await withPreviousReleaseTable([message("A", at: 1_000, order: "QO-1")]) { client, table, store in
+            // A fresh table says so from the start; an earlier release's table only after a backfill.
+            let fresh = try await MotoServer.createTable(client: client)
+            #expect(try await SummariesMarker.isPresent(in: fresh, client: client))
+            try await DynamoDBMessageStore.prepareTable(table, client: client)
+            #expect(try await !SummariesMarker.isPresent(in: table, client: client))
+            func count(_ orderID: String) async throws -> Int? {
+                try await store.orders(after: nil, limit: 10, unreadOnly: false).items.first { $0.orderID == orderID }?.messageCount
+            }
             _ = try await store.backfillOrderSummaries()
             #expect(try await SummariesMarker.isPresent(in: table, client: client))
             // An earlier release still writing after the backfill leaves a message without a
@@ -605,32 +617,17 @@ struct DynamoDBMigrationAndRaceTests {
             #expect(try await count("QO-2") == 1, "the partition was not read")
             #expect(try await store.backfillOrderSummaries().written == 1)
             #expect(try await count("QO-2") == 2)
-        } catch {
-            try? await store.shutdown()
-            try? await client.shutdown()
-            throw error
         }
-        try await store.shutdown()
-        try await client.shutdown()
     }
 
     @Test func aWriteToAnOrderWithoutASummaryCountsTheMessagesAlreadyThere() async throws {
-        let client = try MotoServer.makeClient()
-        let table = try await previousReleaseTable(client: client, messages: [message("A", at: 1_000), message("B", at: 2_000, read: true)])
-        try await DynamoDBMessageStore.prepareTable(table, client: client)
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
-        do {
+        try await withPreviousReleaseTable([message("A", at: 1_000), message("B", at: 2_000, read: true)]) { client, table, store in
+            try await DynamoDBMessageStore.prepareTable(table, client: client)
             #expect(try await store.store(message("C", at: 500)) == .created)
             let summary = try #require(try await store.orders(after: nil, limit: 10, unreadOnly: false).items.first)
             #expect(summary.messageCount == 3 && summary.unreadCount == 2 && summary.lastMessage.messageID == "B")
             #expect(try await store.backfillOrderSummaries() == .init(orders: 1, written: 0))
-        } catch {
-            try? await store.shutdown()
-            try? await client.shutdown()
-            throw error
         }
-        try await store.shutdown()
-        try await client.shutdown()
     }
 
     /// One statement about a message's `read`: a delivery at its timestamp, or a reader's at server time.
