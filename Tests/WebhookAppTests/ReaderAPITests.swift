@@ -108,6 +108,30 @@ func withReaderService(
         }
     }
 
+    @Test func wrongReaderPasswordsLockTheReaderOutAtThatAddressOnly() async throws {
+        try await withService(.sqlite, configure: {
+            $0.auth.readerCredentials = readerCredentials
+            $0.auth.failureLimit = 3
+            $0.auth.clientAddressHeader = "X-Forwarded-For"
+        }) { client, _, _ in
+            func from(_ address: String, _ headers: HTTPFields) -> HTTPFields {
+                var headers = headers
+                headers[HTTPField.Name("X-Forwarded-For")!] = address
+                return headers
+            }
+            for _ in 0..<3 {
+                let wrong = try await client.read("orders", headers: from("203.0.113.9", basicAuthorization(readerCredentials.username, "guess")))
+                #expect(wrong.status == .unauthorized)
+            }
+            // The same lockout rules as the webhook user: the reader at that address is locked,
+            let locked = try await client.read("orders", headers: from("203.0.113.9", readerAuthorization))
+            #expect(locked.status == .tooManyRequests)
+            // the webhook user at that address and the reader elsewhere are not.
+            #expect(try await client.read("orders", headers: from("203.0.113.9", validAuthorization)).status == .ok)
+            #expect(try await client.read("orders", headers: from("198.51.100.3", readerAuthorization)).status == .ok)
+        }
+    }
+
     @Test func readerCredentialsComeTogetherAndApart() throws {
         let base = ["WEBHOOK_USERNAME": "webhook_user", "WEBHOOK_PASSWORD": "webhook_pass"]
         let both = try AppConfiguration(environment: base.merging(["READER_USERNAME": "r", "READER_PASSWORD": "p"]) { $1 })
