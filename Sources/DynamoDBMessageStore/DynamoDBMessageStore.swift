@@ -37,13 +37,20 @@ public final class DynamoDBMessageStore: MessageStore {
         /// How long one operation may take in all, every DynamoDB call, retry and credential
         /// fetch included, before it is answered as unavailable. The README's outage bound.
         public var operationTimeout: Duration
+        /// How long the change feed keeps events (`FEED_RETENTION_DAYS`): its entries carry a
+        /// TTL attribute, and positions older than this are refused as expired.
+        public var feedRetention: FeedRetention
 
         /// Five seconds: ``operationTimeout`` by default.
         public static let defaultOperationTimeout: Duration = .seconds(5)
 
         /// Creates a configuration.
-        public init(tableName: String, queryPageSize: Int? = nil, operationTimeout: Duration = defaultOperationTimeout) {
+        public init(
+            tableName: String, queryPageSize: Int? = nil, operationTimeout: Duration = defaultOperationTimeout,
+            feedRetention: FeedRetention = .default
+        ) {
             self.tableName = tableName
+            self.feedRetention = feedRetention
             self.queryPageSize = queryPageSize
             self.operationTimeout = operationTimeout
         }

@@ -8,7 +8,10 @@
 /// - return an order's messages in ascending sort-key order (`SK`, compared byte by byte);
 /// - apply ``ReadStatement`` whenever a delivery or a reader changes `read`;
 /// - keep each order's summary (``OrderSummary``: counts, last message) in the same atomic
-///   step as every write that changes it, so the counts never drift.
+///   step as every write that changes it, so the counts never drift;
+/// - record every change it stores (a `created` or `updated` delivery, a reader's `read`
+///   change) as one ``FeedEvent`` in the same atomic step, and none for a `duplicate` or
+///   `stale` delivery or a `read` statement that changed nothing (see ``feed(after:orderID:limit:)``).
 public protocol MessageStore: Sendable {
     /// Stores a version of a message, unless the store already holds one at least as new.
     /// - Returns: what happened; in every case the stored item is the newest version.
@@ -66,6 +69,30 @@ public protocol MessageStore: Sendable {
 
     /// Every thread of an order, in order of their first message.
     func threads(ofOrder orderID: String) async throws -> [ThreadSummary]
+
+    /// One page of the change feed: at most `limit` events after `position` (from the oldest
+    /// event kept when it is `nil`), in sequence order, optionally only those of one order.
+    ///
+    /// Never skips: following the pages returns every event stored after `position`, whichever
+    /// instance stored it and whatever is being written meanwhile. A page ends before any
+    /// sequence number that may still be taken by a change in flight, so a later change never
+    /// lands behind a page already read. Events of one message come in the order they were stored.
+    /// - Throws: ``FeedPositionExpired`` when `position` is older than the feed keeps;
+    ///   ``MessageStoreError`` when the store could not be read.
+    func feed(after position: FeedPosition?, orderID: String?, limit: Int) async throws -> FeedPage
+
+    /// The end of the feed now: only events stored from now on come after it.
+    func feedEnd() async throws -> FeedPosition
+
+    /// Drops the events that retention no longer keeps (see ``FeedRetention/dropBefore(now:)``).
+    /// - Returns: how many it dropped; a store whose database expires them by itself
+    ///   (DynamoDB's TTL) drops none.
+    func pruneFeed() async throws -> Int
+
+    /// How often a follower of the feed reads it for changes that another process stored:
+    /// this process's own writes are announced at once (see the live stream), so this bounds
+    /// how late the others' are seen.
+    var feedPollInterval: Duration { get }
 
     /// Checks that the store answers, for readiness probes.
     /// - Throws: ``MessageStoreError`` when it does not.

@@ -44,13 +44,16 @@ public final class SQLiteMessageStore: MessageStore {
         /// How long a readiness probe's outcome stands: `/ready` writes (and syncs) at most
         /// once per interval, however often it is asked.
         public var readinessInterval: Duration
+        /// How long the change feed keeps events (`FEED_RETENTION_DAYS`).
+        public var feedRetention: FeedRetention
 
         /// Creates a configuration.
         public init(
             path: String, readerCount: Int = 2, busyTimeout: Duration = .seconds(5), checkpointPages: Int = 1000,
             maximumLogPages: Int = 16_000, readinessInterval: Duration = .seconds(2),
-            listingChunkLimits: ListingChunkLimits = ListingChunkLimits()
+            listingChunkLimits: ListingChunkLimits = ListingChunkLimits(), feedRetention: FeedRetention = .default
         ) {
+            self.feedRetention = feedRetention
             self.listingChunkLimits = listingChunkLimits
             self.path = path
             self.readerCount = max(1, readerCount)

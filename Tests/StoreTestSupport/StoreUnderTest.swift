@@ -25,12 +25,16 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         public var sqliteListingChunkLimits: ListingChunkLimits
         /// How long one DynamoDB store operation may take in all (the store's default: 5 s).
         public var dynamoDBOperationTimeout: Duration
+        /// How long the change feed keeps events.
+        public var feedRetention: FeedRetention
 
         /// Creates options; the defaults are the stores' own.
         public init(
             dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits(),
-            dynamoDBOperationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout
+            dynamoDBOperationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout,
+            feedRetention: FeedRetention = .default
         ) {
+            self.feedRetention = feedRetention
             self.dynamoDBQueryPageSize = dynamoDBQueryPageSize
             self.sqliteListingChunkLimits = sqliteListingChunkLimits
             self.dynamoDBOperationTimeout = dynamoDBOperationTimeout
@@ -62,7 +66,7 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let openAnother: @Sendable () async throws -> any MessageStore = {
                 opened.keep(
                     try await SQLiteMessageStore.open(
-                        .init(path: path, listingChunkLimits: options.sqliteListingChunkLimits), logger: Logger(label: "test")
+                        .init(path: path, listingChunkLimits: options.sqliteListingChunkLimits, feedRetention: options.feedRetention), logger: Logger(label: "test")
                     )
                 )
             }
@@ -78,7 +82,8 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
                 opened.keep(
                     DynamoDBMessageStore(
                         configuration: .init(
-                            tableName: table, queryPageSize: options.dynamoDBQueryPageSize, operationTimeout: options.dynamoDBOperationTimeout
+                            tableName: table, queryPageSize: options.dynamoDBQueryPageSize, operationTimeout: options.dynamoDBOperationTimeout,
+                            feedRetention: options.feedRetention
                         ),
                         client: try MotoServer.makeClient(),
                         logger: Logger(label: "test")
