@@ -105,6 +105,12 @@ final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// How many rows the last `INSERT`, `UPDATE` or `DELETE` changed.
+    var changes: Int {
+        guard let handle else { return 0 }
+        return Int(sqlite3_changes64(handle))
+    }
+
     /// Whether no transaction is open (SQLite's autocommit mode).
     var isAutocommit: Bool {
         guard let handle else { return true }

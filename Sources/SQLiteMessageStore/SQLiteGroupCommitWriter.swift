@@ -1,3 +1,4 @@
+import Foundation
 import MessageStore
 import NIOPosix
 import Synchronization
@@ -181,9 +182,11 @@ final class SQLiteGroupCommitWriter: Sendable {
         do {
             var outcomes: [SQLiteWrite.Answer] = []
             outcomes.reserveCapacity(writes.count)
+            // One time for the whole transaction: its events are stored together.
+            let time = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
             for write in writes {
                 do {
-                    outcomes.append(try write.write.apply(on: connection))
+                    outcomes.append(try write.write.apply(at: time, on: connection))
                 } catch {
                     throw WriteFailure(underlying: error)
                 }

@@ -65,6 +65,8 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     private let configuration: Configuration
+    /// How long the change feed keeps events.
+    var feedRetention: FeedRetention { configuration.feedRetention }
     private let writer: SQLiteGroupCommitWriter
     private let idleReaders = Mutex<[SQLiteConnection]>([])
     private let checkedOutReaders = Atomic<Int>(0)
@@ -297,7 +299,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     // MARK: Threads and connections
 
-    private func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    func onWriter<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try checkOpen()
         do {
             return try await writer.withConnection(body)
@@ -306,7 +308,7 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    private func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    func onReader<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await onReaderThread { [self] in
             let connection = try checkOutReader()
             defer { checkIn(connection) }
@@ -408,6 +410,7 @@ public final class SQLiteMessageStore: MessageStore {
             try connection.execute(SQLiteRows.schemaSQL)
             try SQLiteRows.migrate(on: connection)
             let filledSummaries = try SQLiteReaderSchema.install(on: connection)
+            try connection.execute(SQLiteFeed.schemaSQL)
             try connection.execute("COMMIT")
             return filledSummaries
         } catch {

@@ -26,6 +26,7 @@ extension SQLiteRows {
         try statement.bind(updated.read ? 1 : 0, at: 3)
         try statement.bind(updated.readUpdatedAt, at: 4)
         _ = try statement.step()
+        try SQLiteFeed.append(.read, of: key, at: time, on: connection)
         return updated
     }
 

@@ -21,15 +21,18 @@ enum SQLiteRows {
     /// Stores a version of a message on `connection`, inside the caller's transaction,
     /// unless the row holds one at least as new (the rule of ``StoreOutcome/decide(storing:over:)``).
     /// A newer version keeps a reader's newer `read` (``ReadStatement/merging(_:over:)``).
-    static func store(_ row: Row, on connection: SQLiteConnection) throws -> StoreOutcome {
+    /// A version written is recorded in the change feed at server time `time` (Unix ms).
+    static func store(_ row: Row, at time: Int64, on connection: SQLiteConnection) throws -> StoreOutcome {
         let (outcome, stored) = try decide(row.message, on: connection)
         switch outcome {
         case .created:
             try write(row, on: connection)
+            try SQLiteFeed.append(.created, of: row.message.key, at: time, on: connection)
         case .updated:
             var merged = row
             if let stored { merged.message = ReadStatement.merging(row.message, over: stored) }
             try write(merged, on: connection)
+            try SQLiteFeed.append(.updated, of: row.message.key, at: time, on: connection)
         case .duplicate, .stale:
             break
         }

@@ -3,7 +3,7 @@ import MessageStore
 /// One write that the store's writer applies inside a group-committed transaction (see
 /// ``SQLiteGroupCommitWriter``): a delivery's version of a message, or a reader's `read`.
 enum SQLiteWrite: Sendable {
-    /// Stores a version of a message (``SQLiteRows/store(_:on:)``).
+    /// Stores a version of a message (``SQLiteRows/store(_:at:on:)``).
     case store(SQLiteRows.Row)
     /// Sets a message's `read` as a reader's statement at server time `time` (Unix ms).
     case setRead(Bool, of: MessageKey, at: Int64)
@@ -16,11 +16,12 @@ enum SQLiteWrite: Sendable {
         case readSet(StoredMessage?)
     }
 
-    /// Applies the write on `connection`, inside the caller's transaction.
-    func apply(on connection: SQLiteConnection) throws -> Answer {
+    /// Applies the write on `connection`, inside the caller's transaction, at server time
+    /// `time` (Unix ms), which the change feed records.
+    func apply(at time: Int64, on connection: SQLiteConnection) throws -> Answer {
         switch self {
         case .store(let row):
-            return .stored(try SQLiteRows.store(row, on: connection))
+            return .stored(try SQLiteRows.store(row, at: time, on: connection))
         case .setRead(let read, let key, let time):
             return .readSet(try SQLiteRows.setRead(read, of: key, at: time, on: connection))
         }
