@@ -46,8 +46,11 @@ extension DynamoDBMessageStore {
     /// Opens the store over a client of its own. It starts even while the table does not
     /// answer: requests answer 503 until it does, and `/ready` says so.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
-    public static func open(_ settings: Settings, logger: Logger) async throws -> DynamoDBMessageStore {
-        let store = DynamoDBMessageStore(configuration: .init(tableName: settings.tableName), client: try makeClient(settings, logger: logger), logger: logger)
+    public static func open(_ settings: Settings, feedRetention: FeedRetention = .default, logger: Logger) async throws -> DynamoDBMessageStore {
+        let store = DynamoDBMessageStore(
+            configuration: .init(tableName: settings.tableName, feedRetention: feedRetention), client: try makeClient(settings, logger: logger),
+            logger: logger
+        )
         do {
             try await store.checkReadiness()
             logger.info("DynamoDB store ready", metadata: ["table": .string(settings.tableName), "region": .string(settings.region)])

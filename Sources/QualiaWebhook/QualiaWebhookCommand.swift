@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import SendTest
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 import WebhookApp
 
@@ -108,7 +109,8 @@ struct CreateTable: AsyncParsableCommand {
 struct SendTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send-test",
-        abstract: "Send a received and a sent message to a running server, list them back, find the order, fetch a message and mark it read; exit 1 if any step fails."
+        abstract: "Send a received and a sent message to a running server, list them back, find the order, fetch a message and mark it read, "
+            + "find the changes in the change feed and receive one live on the stream; exit 1 if any step fails."
     )
 
     @Option(help: "The server's base URL.")
@@ -123,6 +125,9 @@ struct SendTest: AsyncParsableCommand {
     @Option(help: "The order id to use (default: a fresh QO-SENDTEST-… id).")
     var orderId: String?
 
+    @Flag(help: "After the steps, follow the live stream and print each event (one JSON object per line) until interrupted.")
+    var watch = false
+
     func run() async throws {
         let environment = (try? AppConfiguration.environment()) ?? ProcessInfo.processInfo.environment
         let fromEnvironment = AppConfiguration.Auth.webhookUser(in: environment)
@@ -130,15 +135,40 @@ struct SendTest: AsyncParsableCommand {
             throw ValidationError("Give --user and --password, or set WEBHOOK_USERNAME and WEBHOOK_PASSWORD.")
         }
         let runner = SendTestRunner(baseURL: url, username: user, password: password, orderID: orderId)
-        let steps = await runner.run { step in
+        let run = await runner.runAll { step in
             let number = step.title
             print("\(step.passed ? "PASS" : "FAIL")  \(number)")
             print("      \(step.request) -> \(step.status.map(String.init) ?? "no response")")
             if !step.body.isEmpty { print("      \(step.body)") }
             if let failure = step.failure { print("      \(failure)") }
         }
-        let failed = steps.filter { !$0.passed }.count
-        print("\(steps.count - failed) passed, \(failed) failed")
+        let failed = run.steps.filter { !$0.passed }.count
+        print("\(run.steps.count - failed) passed, \(failed) failed")
+        if watch {
+            try await Self.watch(FeedStreamClient(baseURL: url, username: user, password: password), from: run.feedCursorBeforeRun)
+        }
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// Prints every event after `cursor` (from the run's first change, so its own events
+    /// come first), then each new one as it is stored; reconnects from the last event
+    /// printed whenever the stream ends, as any client of it should.
+    static func watch(_ client: FeedStreamClient, from cursor: String?) async throws {
+        FileHandle.standardError.write(Data("Watching \(client.baseURL)/webhook/stream; Ctrl-C to stop.\n".utf8))
+        let last = Mutex<String?>(cursor)
+        while !Task.isCancelled {
+            do {
+                let ending = try await client.follow(after: last.withLock { $0 }) { event in
+                    FileHandle.standardOutput.write(Data((event.json + "\n").utf8))
+                    last.withLock { $0 = event.cursor }
+                    return true
+                }
+                let code = ending.closeCode.map(String.init) ?? "none"
+                FileHandle.standardError.write(Data("Stream closed (code \(code), \(ending.reason ?? "no reason")); resuming.\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("Stream failed (\(error)); resuming in 1 s.\n".utf8))
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
     }
 }

@@ -7,7 +7,8 @@ import NIOHTTP1
 
 /// The spec's test-script steps against a running server: send a received message, send a
 /// sent message, list the order, list it by type; then the reader's side: find the order in
-/// the orders list, fetch one message, mark it read. Each step checks what came back.
+/// the orders list, fetch one message, mark it read; then the change feed: find the run's
+/// changes in it, and receive a change live on the stream. Each step checks what came back.
 public struct SendTestRunner: Sendable {
     /// What one step did and whether it passed.
     public struct Step: Sendable {
@@ -47,9 +48,23 @@ public struct SendTestRunner: Sendable {
         self.httpClient = httpClient
     }
 
-    /// Runs the seven steps in order, calling `report` after each.
+    /// What a run did.
+    public struct Run: Sendable {
+        /// Every step; the run passed when all of them did.
+        public var steps: [Step]
+        /// The feed's end before the run's first message, when the first step found it: the
+        /// run's changes come after it (`send-test --watch` follows the stream from there).
+        public var feedCursorBeforeRun: String?
+    }
+
+    /// Runs the ten steps in order, calling `report` after each.
     /// - Returns: every step; the run passed when all of them did.
     public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
+        await runAll(report: report).steps
+    }
+
+    /// Runs the ten steps in order, calling `report` after each.
+    public func runAll(report: (Step) -> Void = { _ in }) async -> Run {
         let now = ISO8601DateFormatter().string(from: Date())
         let received = samplePayload(messageID: "MSG-001", type: .received, text: "Message content here", date: now, withAttachment: true)
         let sent = samplePayload(messageID: "MSG-002", type: .sent, text: "Reply from our system", date: now, withAttachment: false)
@@ -60,6 +75,8 @@ public struct SendTestRunner: Sendable {
             steps.append(step)
             report(step)
         }
+        let (endStep, start) = await feedEnd(title: "Find the end of the change feed")
+        record(endStep)
         record(await post(title: "Send a received message", payload: received, messageID: "MSG-001", type: .received))
         record(await post(title: "Send a sent message", payload: sent, messageID: "MSG-002", type: .sent))
         record(await list(title: "Retrieve all messages for the order", path: "/webhook/messages/\(encodedOrder)", expected: [.received: "MSG-001", .sent: "MSG-002"]))
@@ -74,7 +91,75 @@ public struct SendTestRunner: Sendable {
         record(await readMessage(
             title: "Mark the received message read", method: .PATCH, path: messagePath, body: Data(#"{"read":true}"#.utf8), expectRead: true
         ))
-        return steps
+        record(await findChanges(title: "Find the run's changes in the change feed", after: start, encodedOrder: encodedOrder))
+        record(await receiveLive(title: "Receive a change live on the stream", messagePath: messagePath))
+        return Run(steps: steps, feedCursorBeforeRun: start)
+    }
+
+    /// Asks the feed for its end (`after=now`); the step, and the cursor it answered.
+    private func feedEnd(title: String) async -> (Step, String?) {
+        var step = await send(title: title, method: .GET, path: "/webhook/feed?after=now", body: nil)
+        guard step.failure == nil else { return (step, nil) }
+        guard case .object(let page)? = try? JSONValue.parse(step.body.utf8), case .array(let events)? = page["events"], events.isEmpty,
+            let cursor = page["next_cursor"]?.stringValue
+        else {
+            step.failure = "the response is not an empty feed page with a next_cursor"
+            return (step, nil)
+        }
+        return (step, cursor)
+    }
+
+    /// The order's events after `start`: MSG-001 and MSG-002 created, then MSG-001 read.
+    /// (The order is the run's own, so from the oldest event kept it holds the same ones.)
+    private func findChanges(title: String, after start: String?, encodedOrder: String) async -> Step {
+        // Without the first step's cursor (it failed), from the oldest event kept.
+        var step = await send(title: title, method: .GET, path: "/webhook/feed?limit=100&order_id=\(encodedOrder)" + (start.map { "&after=\($0)" } ?? ""), body: nil)
+        guard step.failure == nil else { return step }
+        guard case .object(let page)? = try? JSONValue.parse(step.body.utf8), case .array(let events)? = page["events"] else {
+            step.failure = "the response is not a feed page"
+            return step
+        }
+        let changes = events.compactMap { event -> String? in
+            guard case .object(let fields) = event, let kind = fields["kind"]?.stringValue, let id = fields["message_id"]?.stringValue else { return nil }
+            return "\(kind) \(id)"
+        }
+        let expected = ["message.created MSG-001", "message.created MSG-002", "message.read MSG-001"]
+        if changes != expected { step.failure = "expected the events \(expected), got \(changes)" }
+        return step
+    }
+
+    /// Opens the stream at the feed's end, marks the received message unread, and waits (at
+    /// most 10 s) for that change to arrive on the stream.
+    private func receiveLive(title: String, messagePath: String) async -> Step {
+        let (endStep, end) = await feedEnd(title: title)
+        guard endStep.failure == nil, let end else { return endStep }
+        let client = FeedStreamClient(baseURL: baseURL, username: username, password: password)
+        let request = "WS \(baseURL)/webhook/stream?after=…&order_id=\(orderID), then PATCH \(baseURL)\(messagePath)"
+        let arrived: StreamedEvent?
+        do {
+            arrived = try await withThrowingTaskGroup(of: StreamedEvent?.self) { group in
+                group.addTask {
+                    try await client.firstEvent(after: end, orderID: orderID) { event in
+                        event.messageID == "MSG-001" && event.kind == "message.read" && event.read == false
+                    }
+                }
+                group.addTask {
+                    // The stream starts at `end` whenever it connects, so this change is on it.
+                    let patch = await send(title: title, method: .PATCH, path: messagePath, body: Data(#"{"read":false}"#.utf8))
+                    if let failure = patch.failure { throw SendTestFailure(reason: "marking the message unread failed: \(failure)") }
+                    try await Task.sleep(for: .seconds(10))
+                    throw SendTestFailure(reason: "the change did not arrive on the stream within 10 s")
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+        } catch {
+            return Step(title: title, request: request, status: nil, body: "", failure: "\(error)")
+        }
+        guard let event = arrived else {
+            return Step(title: title, request: request, status: nil, body: "", failure: "the stream ended before the change arrived")
+        }
+        return Step(title: title, request: request, status: 101, body: event.json, failure: nil)
     }
 
     /// Pages through the orders list until the run's order shows up, with its two messages.
@@ -194,4 +279,10 @@ public struct SendTestRunner: Sendable {
         }
         return step
     }
+}
+
+/// Why a step failed, in words.
+struct SendTestFailure: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
 }

@@ -1,7 +1,10 @@
 import DynamoDBMessageStore
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
+import NIOHTTP1
 import MessageStore
 import SQLiteMessageStore
 
@@ -25,35 +28,52 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     HealthController(store: store).addRoutes(to: router)
     let auth = configuration.auth
     let limiter = AuthFailureLimiter(policy: .init(limit: auth.failureLimit, window: auth.failureWindow, lockout: auth.lockout))
-    let webhook = router.group("webhook")
-        .add(
-            middleware: BasicAuthMiddleware(
-                verifier: CredentialVerifier(granting: auth.accessGrants),
-                limiter: limiter,
-                clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) }
-            )
-        )
-    let reader = ReaderController(store: store, maxBodyBytes: configuration.http.maxBodyBytes)
+    let authentication = BasicAuthMiddleware(
+        verifier: CredentialVerifier(granting: auth.accessGrants),
+        limiter: limiter,
+        clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) }
+    )
+    let webhook = router.group("webhook").add(middleware: authentication)
+    let doorbell = FeedDoorbell()
+    let hub = FeedHub(limits: .init(capacity: 4 * configuration.feed.maximumSubscriberLag, maximumLag: Int64(configuration.feed.maximumSubscriberLag)))
+    let reader = ReaderController(store: store, maxBodyBytes: configuration.http.maxBodyBytes, doorbell: doorbell)
     MessageController(
         store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes),
-        reader: reader
+        reader: reader, doorbell: doorbell
     ).addRoutes(to: webhook)
     reader.addRoutes(to: webhook)
+    FeedController(store: store, retention: configuration.feed.retention).addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
+
+    // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).
+    let streamRouter = Router(context: StreamRequestContext.self)
+    let stream = FeedStreamRoutes(store: store, hub: hub, auth: authentication, retention: configuration.feed.retention)
+    stream.addRoutes(to: streamRouter)
 
     return Application(
         router: router,
-        server: .http1(
+        server: upgradableHTTP1(
             configuration: .init(
-                additionalChannelHandlers: [HTTPConnectionGuard(logger: logger)],
-                // From the last byte read or answer written; so a client that sends nothing,
-                // half a head or half a body is cut off, while a steady upload is not.
-                idleTimeout: .seconds(Int64(configuration.http.idleTimeout.components.seconds))
-            )
+                http1: .init(
+                    additionalChannelHandlers: [HTTPConnectionGuard(logger: logger)],
+                    // From the last byte read or answer written; so a client that sends nothing,
+                    // half a head or half a body is cut off, while a steady upload is not.
+                    idleTimeout: .seconds(Int64(configuration.http.idleTimeout.components.seconds))
+                ),
+                // One frame per event, however large the message (a text of 200 KB escaped).
+                // The default pings every 30 s, which keeps proxies from closing a quiet stream.
+                ws: .init(maxFrameSize: 4 * 1024 * 1024)
+            ),
+            webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout, logger: logger
         ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
-        // Services stop in reverse order: the server drains first, then the store closes.
-        services: [MessageStoreService(store: store, logger: logger)],
+        // Services stop in reverse order: the server drains first, then the feed's follower and
+        // pruner, then the store closes.
+        services: [
+            MessageStoreService(store: store, logger: logger),
+            FeedFollower(store: store, hub: hub, doorbell: doorbell, logger: logger),
+            FeedPruner(store: store, logger: logger),
+        ],
         logger: logger
     )
 }
@@ -63,8 +83,23 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
 public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> any MessageStore {
     switch configuration.store {
     case .sqlite(let path):
-        return try await SQLiteMessageStore.open(.init(path: path), logger: logger)
+        return try await SQLiteMessageStore.open(.init(path: path, feedRetention: configuration.feed.retention), logger: logger)
     case .dynamoDB(let settings):
-        return try await DynamoDBMessageStore.open(settings, logger: logger)
+        return try await DynamoDBMessageStore.open(settings, feedRetention: configuration.feed.retention, logger: logger)
+    }
+}
+
+/// HTTP/1.1 with WebSocket upgrades offered to `webSocketRouter`, guarded from the first byte
+/// (see ``UpgradableHTTPChannel``).
+private func upgradableHTTP1(
+    configuration: HTTP1WebSocketUpgradeChannel.Configuration, webSocketRouter: Router<StreamRequestContext>,
+    admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, logger: Logger
+) -> HTTPServerBuilder {
+    let webSocketResponder = webSocketRouter.buildResponder()
+    return HTTPServerBuilder { responder in
+        UpgradableHTTPChannel(
+            inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+            idleTimeout: idleTimeout, admitsUpgrade: admitsUpgrade, logger: logger
+        )
     }
 }

@@ -154,8 +154,10 @@ import Testing
             let cache = ListingCache(capacity: 64 * 1024 * 1024)
             let router = Router(context: WebhookRequestContext.self)
             router.add(middleware: ErrorMiddleware())
+            let doorbell = FeedDoorbell()
             MessageController(
-                store: store, maxBodyBytes: 1 << 20, listingCache: cache, reader: ReaderController(store: store, maxBodyBytes: 1 << 20)
+                store: store, maxBodyBytes: 1 << 20, listingCache: cache,
+                reader: ReaderController(store: store, maxBodyBytes: 1 << 20, doorbell: doorbell), doorbell: doorbell
             ).addRoutes(to: router.group("webhook"))
             try await Application(router: router).test(.router) { client in
                 let big = try await client.getMessages("QO-BIG")

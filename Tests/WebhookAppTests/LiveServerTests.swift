@@ -21,7 +21,7 @@ import Glibc
             let port = try #require(client.port)
             let runner = SendTestRunner(baseURL: "http://127.0.0.1:\(port)", username: testCredentials.username, password: testCredentials.password)
             let steps = await runner.run()
-            #expect(steps.count == 7)
+            #expect(steps.count == 10)
             for step in steps { #expect(step.passed, "\(step.title): \(step.failure ?? "")") }
         }
     }

@@ -21,13 +21,13 @@ struct BasicAuthMiddleware: RouterMiddleware {
     let unnamedProxyWarning = UnnamedProxyWarning()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let address = clientAddress(of: request, context: context)
+        let address = clientAddress(of: request.headers, remoteAddress: context.remoteAddress)
         if clientAddressHeader == nil {
             unnamedProxyWarning.check(request.headers, peerAddress: address, logger: context.logger)
         }
         let verdict: CredentialVerifier.Verdict
         let reason: String
-        switch Self.credentials(in: request) {
+        switch Self.credentials(in: request.headers) {
         case .success(let (username, password)):
             verdict = verifier.check(username: username, password: password)
             reason = verdict.username == nil ? "unknown user name" : "wrong password"
@@ -63,13 +63,24 @@ struct BasicAuthMiddleware: RouterMiddleware {
         throw WebhookError.unauthorized
     }
 
-    private func clientAddress(of request: Request, context: Context) -> String {
-        if let clientAddressHeader, let forwarded = request.headers[clientAddressHeader],
+    /// Whether the request carries credentials that this middleware would let through now:
+    /// valid, and not locked out. Records nothing, so a request that it admits or not can go
+    /// on to this middleware proper (which counts failures) without counting twice.
+    func admits(_ headers: HTTPFields, remoteAddress: String?) -> Bool {
+        guard case .success(let (username, password)) = Self.credentials(in: headers),
+            case .accepted(let configured) = verifier.check(username: username, password: password)
+        else { return false }
+        let key = AuthFailureLimiter.Key(address: clientAddress(of: headers, remoteAddress: remoteAddress), username: configured)
+        return limiter.lockoutRemaining(for: key) == nil
+    }
+
+    private func clientAddress(of headers: HTTPFields, remoteAddress: String?) -> String {
+        if let clientAddressHeader, let forwarded = headers[clientAddressHeader],
             let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
         {
             return String(last.prefix(64))
         }
-        return context.remoteAddress ?? "unknown"
+        return remoteAddress ?? "unknown"
     }
 
     /// Why a request has no usable Basic credentials; all count as an unknown user name.
@@ -80,8 +91,8 @@ struct BasicAuthMiddleware: RouterMiddleware {
     }
 
     /// The raw user name and password bytes from an `Authorization: Basic …` header.
-    static func credentials(in request: Request) -> Result<([UInt8], [UInt8]), MissingCredentials> {
-        guard let header = request.headers[.authorization] else { return .failure(.missing) }
+    static func credentials(in headers: HTTPFields) -> Result<([UInt8], [UInt8]), MissingCredentials> {
+        guard let header = headers[.authorization] else { return .failure(.missing) }
         // Byte by byte: Foundation's trimming and case mapping cost more than the rest of a
         // cached listing on Linux.
         let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }

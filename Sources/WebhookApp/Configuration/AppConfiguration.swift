@@ -2,6 +2,7 @@ import DynamoDBMessageStore
 import Foundation
 import HTTPTypes
 import Logging
+import MessageStore
 
 /// Everything the service reads from its environment, in groups, checked once at start-up.
 ///
@@ -18,13 +19,16 @@ public struct AppConfiguration: Sendable {
     public var store: Store
     /// `LOG_LEVEL`: `trace`, `debug`, `info` (default), `notice`, `warning`, `error` or `critical`.
     public var logLevel: Logger.Level
+    /// The change feed and its live stream.
+    public var feed: Feed
 
     /// Creates a configuration directly (tests build their own).
-    public init(auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info) {
+    public init(auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info, feed: Feed = .init()) {
         self.http = http
         self.auth = auth
         self.store = store
         self.logLevel = logLevel
+        self.feed = feed
     }
 
     /// Reads the configuration from variables, reporting every missing or bad one at once.
@@ -34,6 +38,7 @@ public struct AppConfiguration: Sendable {
         let http = HTTP(reading: &reader)
         let auth = Auth.read(&reader)
         let store = Store.read(&reader)
+        let feed = Feed(reading: &reader)
         var logLevel = Logger.Level.info
         if let name = reader.value("LOG_LEVEL") {
             if let level = Logger.Level(rawValue: name.lowercased()) {
@@ -43,7 +48,7 @@ public struct AppConfiguration: Sendable {
             }
         }
         guard reader.problems.isEmpty, let auth else { throw ConfigurationError(problems: reader.problems) }
-        self.init(auth: auth, http: http, store: store, logLevel: logLevel)
+        self.init(auth: auth, http: http, store: store, logLevel: logLevel, feed: feed)
     }
 
     /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).
@@ -255,6 +260,29 @@ extension AppConfiguration {
                 endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: reader.environment),
                 awsEnvironment: reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" }
             )
+        }
+    }
+}
+
+extension AppConfiguration {
+    /// The change feed (`/webhook/feed`) and its live stream (`/webhook/stream`).
+    public struct Feed: Sendable, Hashable {
+        /// `FEED_RETENTION_DAYS`: how long events are kept, 1 to 3650 days (default 30).
+        public var retention: FeedRetention
+        /// How far behind the newest event a live subscriber may fall, in events, before it is
+        /// closed with 1013 to resume from its last cursor; also the most events kept in memory
+        /// for subscribers is four times this.
+        public var maximumSubscriberLag: Int
+
+        /// Creates feed settings; the defaults are the service's.
+        public init(retention: FeedRetention = .default, maximumSubscriberLag: Int = 2048) {
+            self.retention = retention
+            self.maximumSubscriberLag = maximumSubscriberLag
+        }
+
+        init(reading reader: inout EnvironmentReader) {
+            let days = reader.integer("FEED_RETENTION_DAYS", default: 30, in: 1...3650)
+            self.init(retention: FeedRetention(days: days))
         }
     }
 }

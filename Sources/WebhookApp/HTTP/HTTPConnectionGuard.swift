@@ -97,22 +97,35 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The answer to a request the router never saw: its status, headers and JSON body.
+    struct Refusal {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+
+        /// The refusal of a request that `parserError` broke, logged once.
+        init(_ parserError: HTTPParserError, logger: Logger) {
+            let error = parserError == .headerOverflow ? WebhookError.headersTooLarge : .malformedHTTP(HTTPConnectionGuard.reason(for: parserError))
+            let requestID = RequestIDMiddleware<WebhookRequestContext>.newRequestID()
+            body = error.jsonBody(requestID: requestID)
+            headers = error.headers
+            headers[.contentType] = "application/json; charset=utf-8"
+            headers[.contentLength] = String(body.readableBytes)
+            headers[.requestID] = requestID
+            headers[.connection] = "close"
+            status = error.status
+            logger.notice(
+                "Malformed HTTP request refused",
+                metadata: ["request_id": .string(requestID), "status": .stringConvertible(error.status.code), "reason": .string(error.message)]
+            )
+        }
+    }
+
     /// Writes the JSON error for a request the router never saw, then closes.
     private func answer(_ parserError: HTTPParserError, context: ChannelHandlerContext) {
-        let error = parserError == .headerOverflow ? WebhookError.headersTooLarge : .malformedHTTP(Self.reason(for: parserError))
-        let requestID = RequestIDMiddleware<WebhookRequestContext>.newRequestID()
-        let body = error.jsonBody(requestID: requestID)
-        var headers = error.headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        headers[.contentLength] = String(body.readableBytes)
-        headers[.requestID] = requestID
-        headers[.connection] = "close"
-        logger.notice(
-            "Malformed HTTP request refused",
-            metadata: ["request_id": .string(requestID), "status": .stringConvertible(error.status.code), "reason": .string(error.message)]
-        )
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: error.status, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let refusal = Refusal(parserError, logger: logger)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: refusal.status, headerFields: refusal.headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(refusal.body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 

@@ -74,6 +74,20 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
         message: "The cursor is not one this listing gave out; start again without it."
     )
 
+    /// 410: a change-feed cursor older than the feed keeps (`FEED_RETENTION_DAYS`): events after
+    /// it may be gone, so resuming from it could miss some.
+    public static let cursorExpired = WebhookError(
+        status: .gone, code: "cursor_expired",
+        message: "The cursor is older than the feed keeps; events after it may be gone. Start again without 'after', or with after=now."
+    )
+
+    /// 426: `/webhook/stream` asked for without a WebSocket upgrade.
+    static let upgradeRequired = WebhookError(
+        status: .upgradeRequired, code: "upgrade_required",
+        message: "This endpoint is a WebSocket: send a GET with 'Connection: Upgrade' and 'Upgrade: websocket'.",
+        headers: [.upgrade: "websocket"]
+    )
+
     /// 404: no message with that order, type and id.
     public static let messageNotFound = WebhookError(status: .notFound, code: "not_found", message: "No such message.")
 

@@ -15,6 +15,8 @@ struct MessageController: Sendable {
     let listingCache: ListingCache
     /// The reader's routes, which answer a listing that asks for a page.
     let reader: ReaderController
+    /// Rung after each stored change, so that live subscribers get it at once.
+    let doorbell: FeedDoorbell
 
     func addRoutes(to group: RouterGroup<WebhookRequestContext>) {
         group.post("messages", use: receive)
@@ -27,6 +29,7 @@ struct MessageController: Sendable {
         let json = try await Self.readJSON(of: request, upTo: maxBodyBytes, context: context)
         let message = try WebhookPayload.validate(json, storedAt: UnixTime.nowMilliseconds())
         let outcome = try await store.store(message)
+        if outcome.wroteNewVersion { doorbell.ring() }
 
         let responseTime = context.elapsedMilliseconds
         context.logger.info(

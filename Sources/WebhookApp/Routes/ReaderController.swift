@@ -10,6 +10,8 @@ struct ReaderController: Sendable {
     let store: any MessageStore
     /// The largest request body accepted, in bytes.
     let maxBodyBytes: Int
+    /// Rung after a read status is set, so that live subscribers get the change at once.
+    let doorbell: FeedDoorbell
 
     /// How many conversation messages a page holds when `limit` is not given.
     static let defaultConversationLimit = 100
@@ -61,6 +63,7 @@ struct ReaderController: Sendable {
         guard let key, let message = try await store.setRead(read, of: key, at: UnixTime.nowMilliseconds()) else {
             throw WebhookError.messageNotFound
         }
+        doorbell.ring()
         context.logger.info(
             "Read status set",
             metadata: [

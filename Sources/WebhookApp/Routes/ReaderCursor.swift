@@ -16,7 +16,7 @@ import MessageStore
 struct ReaderCursor: Sendable, Equatable {
     /// Which listing a cursor belongs to.
     enum Listing: String, Sendable {
-        case messages, orders, conversation
+        case messages, orders, conversation, feed
     }
 
     var listing: Listing
@@ -125,5 +125,21 @@ extension ReaderCursor {
             throw WebhookError.invalidCursor
         }
         return ConversationPosition(timestamp: time, sortKey: sortKey)
+    }
+}
+
+extension ReaderCursor {
+    /// The cursor after `position` in the change feed. It names no order: a position in the
+    /// feed is one for every reader of it, filtered or not, paged or streamed.
+    static func feed(after position: FeedPosition) -> ReaderCursor {
+        ReaderCursor(listing: .feed, orderID: nil, filter: nil, after: [String(position.sequence), String(position.time)])
+    }
+
+    /// The place in the feed a feed cursor continues after.
+    func feedPosition() throws -> FeedPosition {
+        guard after.count == 2, let sequence = Int64(after[0]), sequence >= 0, let time = Int64(after[1]), time >= 0 else {
+            throw WebhookError.invalidCursor
+        }
+        return FeedPosition(sequence: sequence, time: time)
     }
 }

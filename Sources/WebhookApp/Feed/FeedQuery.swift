@@ -1,0 +1,69 @@
+import Hummingbird
+import HummingbirdCore
+import MessageStore
+
+/// What a reader of the feed asks, from `after`, `order_id` and `limit`, checked the same way
+/// for `/webhook/feed` and `/webhook/stream`.
+struct FeedQuery: Sendable {
+    /// Where reading starts.
+    enum Start: Sendable, Equatable {
+        /// At the oldest event kept (`/webhook/feed` without `after`).
+        case oldest
+        /// At the feed's end: only changes stored from now on (`after=now`, and
+        /// `/webhook/stream` without `after`).
+        case end
+        /// After a cursor's position.
+        case after(FeedPosition)
+    }
+
+    var start: Start
+    /// Only this order's events, when given.
+    var orderID: String?
+    /// The most events one page holds.
+    var limit: Int
+
+    /// How many events a page holds when `limit` is not given.
+    static let defaultLimit = 100
+
+    /// Reads the query of `uri`.
+    /// - Parameters:
+    ///   - withoutAfter: where reading starts when `after` is not given.
+    ///   - retention: what the feed keeps, to refuse a cursor older than that.
+    /// - Throws: `400 invalid_cursor` for a cursor the feed did not give out, `410
+    ///   cursor_expired` for one older than retention, `400 validation_failed` for a bad
+    ///   `order_id` or `limit`.
+    init(_ uri: URI, withoutAfter: Start, retention: FeedRetention) throws {
+        let parameters = uri.queryParameters
+        var problems: [FieldError] = []
+        orderID = parameters["order_id"].map(String.init)
+        if let orderID, let problem = WebhookPayload.validateOrderID(orderID) { problems.append(problem) }
+        limit = Self.defaultLimit
+        if let text = parameters["limit"] {
+            if let number = Int(text), (1...ReaderQuery.largestLimit).contains(number) {
+                limit = number
+            } else {
+                problems.append(FieldError(field: "limit", message: "must be a whole number from 1 to \(ReaderQuery.largestLimit)"))
+            }
+        }
+        guard problems.isEmpty else { throw WebhookError.validationFailed(problems) }
+        switch parameters["after"].map(String.init) {
+        case nil:
+            start = withoutAfter
+        case "now"?:
+            start = .end
+        case let cursor?:
+            let position = try ReaderCursor.read(cursor, listing: .feed, orderID: nil, filter: nil).feedPosition()
+            if retention.hasExpired(position, now: UnixTime.nowMilliseconds()) { throw WebhookError.cursorExpired }
+            start = .after(position)
+        }
+    }
+
+    /// The position to read after: `nil` for the oldest event kept.
+    func position(in store: any MessageStore) async throws -> FeedPosition? {
+        switch start {
+        case .oldest: nil
+        case .end: try await store.feedEnd()
+        case .after(let position): position
+        }
+    }
+}
