@@ -137,17 +137,23 @@ struct SendTest: AsyncParsableCommand {
         let runner = SendTestRunner(baseURL: url, username: user, password: password, orderID: orderId)
         let run = await runner.runAll { step in
             let number = step.title
-            print("\(step.passed ? "PASS" : "FAIL")  \(number)")
-            print("      \(step.request) -> \(step.status.map(String.init) ?? "no response")")
-            if !step.body.isEmpty { print("      \(step.body)") }
-            if let failure = step.failure { print("      \(failure)") }
+            Self.say("\(step.passed ? "PASS" : "FAIL")  \(number)")
+            Self.say("      \(step.request) -> \(step.status.map(String.init) ?? "no response")")
+            if !step.body.isEmpty { Self.say("      \(step.body)") }
+            if let failure = step.failure { Self.say("      \(failure)") }
         }
         let failed = run.steps.filter { !$0.passed }.count
-        print("\(run.steps.count - failed) passed, \(failed) failed")
+        Self.say("\(run.steps.count - failed) passed, \(failed) failed")
         if watch {
             try await Self.watch(FeedStreamClient(baseURL: url, username: user, password: password), from: run.feedCursorBeforeRun)
         }
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// Writes a line to standard output at once: unbuffered, so that the steps' lines and the
+    /// watched events (written the same way) come out in order, also into a pipe.
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Prints every event after `cursor` (from the run's first change, so its own events
@@ -159,7 +165,7 @@ struct SendTest: AsyncParsableCommand {
         while !Task.isCancelled {
             do {
                 let ending = try await client.follow(after: last.withLock { $0 }) { event in
-                    FileHandle.standardOutput.write(Data((event.json + "\n").utf8))
+                    say(event.json)
                     last.withLock { $0 = event.cursor }
                     return true
                 }

@@ -5,6 +5,7 @@ import NIOCore
 import HummingbirdTesting
 import SendTest
 import StoreTestSupport
+import Synchronization
 import Testing
 
 @testable import WebhookApp
@@ -24,6 +25,55 @@ import Glibc
             #expect(steps.count == 10)
             for step in steps { #expect(step.passed, "\(step.title): \(step.failure ?? "")") }
         }
+    }
+
+    /// `send-test --watch`, the real command: after its steps it prints the run's events, then
+    /// each new one as it is stored.
+    @Test func sendTestWatchPrintsEventsLiveAsTheyArrive() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let server = try await ServerProcess(environment: ["SQLITE_PATH": folder.path("messages.sqlite")], in: folder)
+        defer { server.send(SIGTERM) }
+        let watcher = Process()
+        watcher.executableURL = ServerProcess.executable
+        watcher.arguments = [
+            "send-test", "--watch", "--url", server.baseURL, "--user", testCredentials.username, "--password", testCredentials.password,
+            "--order-id", "QO-WATCH",
+        ]
+        watcher.currentDirectoryURL = folder.url
+        let output = Pipe()
+        watcher.standardOutput = output
+        watcher.standardError = FileHandle.nullDevice
+        let printed = PrintedLines()
+        output.fileHandleForReading.readabilityHandler = { handle in printed.add(handle.availableData) }
+        try watcher.run()
+        defer { watcher.terminate() }
+
+        /// The events printed so far, as "kind message_id".
+        func events() -> [String] {
+            // The watched events, one JSON object per line from column 0 (the steps' own
+            // output is indented).
+            printed.lines.filter { $0.hasPrefix("{") }.compactMap { line -> String? in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let kind = object["kind"] as? String, let id = object["message_id"] as? String
+                else { return nil }
+                return "\(kind) \(id)"
+            }
+        }
+        func waitFor(_ expected: [String]) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while events() != expected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(events() == expected, "printed: \(printed.lines.suffix(5))")
+        }
+        let runEvents = ["message.created MSG-001", "message.created MSG-002", "message.read MSG-001", "message.read MSG-001"]
+        try await waitFor(runEvents)
+        #expect(printed.lines.contains("10 passed, 0 failed"))
+
+        var late = specExample()
+        late["order_id"] = "QO-WATCH"
+        late["message_id"] = "MSG-LATE"
+        #expect(try await ResilienceTests.post(late, to: server.baseURL).status == .ok)
+        try await waitFor(runEvents + ["message.created MSG-LATE"])
     }
 
     @Test(arguments: StoreUnderTest.available)
@@ -83,4 +133,13 @@ import Glibc
         #expect(!message.contains("set-but-no-user"))
         #expect(!FileManager.default.fileExists(atPath: folder.path("data")), "nothing is created before the configuration is valid")
     }
+}
+
+/// What a child process printed, line by line.
+final class PrintedLines: Sendable {
+    private let buffer = Mutex<[UInt8]>([])
+
+    func add(_ data: Data) { buffer.withLock { $0 += data } }
+
+    var lines: [String] { String(decoding: buffer.withLock { $0 }, as: UTF8.self).split(separator: "\n").map(String.init) }
 }
