@@ -1,4 +1,5 @@
 import MessageStore
+import NIOCore
 
 /// This process's window on the change feed: the newest events, encoded once, and the live
 /// subscribers waiting for them.
@@ -20,6 +21,8 @@ actor FeedHub {
     struct Limits: Sendable {
         /// The most frames the window keeps.
         var capacity: Int = 8192
+        /// The most bytes of frames the window keeps: messages may be 200 KB and more.
+        var maximumBytes: Int = 64 * 1024 * 1024
         /// How many sequence numbers a live subscriber may be behind the newest event.
         var maximumLag: Int64 = 2048
     }
@@ -58,6 +61,8 @@ actor FeedHub {
     let limits: Limits
     /// The frames after ``base``, in sequence order.
     private var frames: [FeedFrame] = []
+    /// The bytes of JSON in ``frames``.
+    private var frameBytes = 0
     /// Every event after this position is in ``frames``; `nil` until the follower starts.
     private(set) var base: FeedPosition?
     /// The position after which the follower reads next: the newest event seen, or further.
@@ -90,13 +95,29 @@ actor FeedHub {
         let batch = newFrames.filter { $0.position > head }
         self.head = max(next, batch.last?.position ?? next)
         frames += batch
-        if frames.count > 2 * limits.capacity {
-            let dropped = frames.count - limits.capacity
-            base = frames[dropped - 1].position
-            frames.removeFirst(dropped)
-        }
+        frameBytes += batch.reduce(0) { $0 + $1.json.readableBytes }
+        let movedBase = letGoOfOldFrames()
         wakeWaiters(with: batch)
-        sweepIfDue()
+        sweepIfDue(force: movedBase)
+    }
+
+    /// Past twice the count, or past the bytes, lets go of the oldest frames down to the count
+    /// and three quarters of the bytes (in one step, so that it happens seldom), moving
+    /// ``base`` past them. Live subscribers still behind them are too far behind.
+    /// - Returns: whether it let go of any.
+    private func letGoOfOldFrames() -> Bool {
+        guard frames.count > 2 * limits.capacity || frameBytes > limits.maximumBytes else { return false }
+        var dropped = 0
+        var bytes = frameBytes
+        while dropped < frames.count, frames.count - dropped > limits.capacity || bytes > limits.maximumBytes / 4 * 3 {
+            bytes -= frames[dropped].json.readableBytes
+            dropped += 1
+        }
+        guard dropped > 0 else { return false }
+        base = frames[dropped - 1].position
+        frames.removeFirst(dropped)
+        frameBytes = bytes
+        return true
     }
 
     /// Resumes the waiters whose filter the batch matches. A waiter had seen every frame up to
@@ -118,14 +139,15 @@ actor FeedHub {
         }
     }
 
-    /// Every quarter of the allowed lag, finds the live subscribers that fell too far behind
-    /// (stuck writing to a slow connection, say) and wakes their watchdogs.
-    private func sweepIfDue() {
-        guard let head, head.sequence - sequenceAtLastSweep >= max(1, limits.maximumLag / 4) else { return }
+    /// Every quarter of the allowed lag, and whenever the window let go of frames, finds the
+    /// live subscribers that fell too far behind (stuck writing to a slow connection, say):
+    /// more than the allowed lag, or behind the window. Wakes their watchdogs.
+    private func sweepIfDue(force: Bool) {
+        guard let head, force || head.sequence - sequenceAtLastSweep >= max(1, limits.maximumLag / 4) else { return }
         sequenceAtLastSweep = head.sequence
         for (id, subscriber) in subscribers where subscriber.isLive && !subscriber.isTooFarBehind && waiters[id] == nil {
-            guard let position = subscriber.position, head.sequence - position.sequence > limits.maximumLag else { continue }
-            markTooFarBehind(id)
+            guard let position = subscriber.position else { continue }
+            if head.sequence - position.sequence > limits.maximumLag || base.map({ position < $0 }) == true { markTooFarBehind(id) }
         }
     }
 
