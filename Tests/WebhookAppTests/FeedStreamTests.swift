@@ -162,7 +162,8 @@ import Testing
                 let socket = try RawSocket(port: port)
                 defer { socket.close() }
                 try socket.send(String(format: upgrade, path, auth))
-                let (response, _) = await socket.receive(for: .seconds(1))
+                // A refused upgrade closes its connection once answered; an accepted one stays open.
+                let (response, _) = await socket.receive(for: .seconds(expected.hasSuffix("101") ? 1 : 15))
                 #expect(response.hasPrefix(expected), "\(path) \(auth.isEmpty ? "without credentials" : ""): \(response.prefix(120))")
                 if !expected.hasSuffix("101") { #expect(response.contains(#""error":"#), "\(path): a JSON error body") }
             }
@@ -189,7 +190,7 @@ import Testing
                     "GET /webhook/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\(wrong)\r\n"
                 )
-                let (response, _) = await socket.receive(for: .seconds(1))
+                let (response, _) = await socket.receive(for: .seconds(15))
                 statuses.append(String(response.prefix(12)))
             }
             // Three failures lock out, the fourth is refused as locked out: none counted twice.
@@ -207,10 +208,10 @@ import Testing
             let big = String(repeating: "x", count: 150_000)
             let total = 120
             let received = EventList()
-            let subscriberStarted = ContinuousClock.now
+            let postsAnswered = EventList()
             async let ending = Self.streamClient(port).follow(after: start, orderID: nil) { event in
-                // Stalls for its first events: the server's writes to it back up.
-                if received.count == 0 { try? await Task.sleep(until: subscriberStarted + .seconds(6)) }
+                // Reads nothing until every POST was answered: the server's writes to it back up.
+                while received.count == 0, postsAnswered.count == 0 { try? await Task.sleep(for: .milliseconds(50)) }
                 return received.append(event) < total
             }
             try await Task.sleep(for: .milliseconds(300))
@@ -218,6 +219,8 @@ import Testing
             for index in 0..<total {
                 #expect(try await client.postMessage(Self.message(id: "M-\(index)", text: big)).status == .ok)
             }
+            let marker = try #require(StreamedEvent(frame: #"{"cursor":"","kind":"","order_id":"","message_type":"","message_id":"","message":{}}"#))
+            postsAnswered.append(marker)
             let end = try await ending
             #expect(end.closeCode == 1013, "closed with \(String(describing: end.closeCode)) after \(received.count) events")
             #expect(received.count < total)

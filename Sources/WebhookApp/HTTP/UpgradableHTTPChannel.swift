@@ -77,11 +77,10 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !sawHead, case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
         sawHead = true
         if head.headers.contains(name: "upgrade"), !admitsUpgrade(head, remoteAddress) {
-            // Not to be a stream: let it through as a plain request, for the router to answer.
+            // Not to be a stream: let it through as a plain request, for the router to answer,
+            // and close the connection after that answer (its client meant to leave HTTP).
             head.headers.remove(name: "upgrade")
-            let connection = head.headers[canonicalForm: "connection"].filter { $0.lowercased() != "upgrade" }
-            head.headers.remove(name: "connection")
-            for token in connection { head.headers.add(name: "Connection", value: String(token)) }
+            head.headers.replaceOrAdd(name: "connection", value: "close")
         }
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
