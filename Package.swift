@@ -114,6 +114,7 @@ let package = Package(
                 "SendTest",
                 "DynamoDB",
                 "DynamoDBMessageStore",
+                "SQLiteMessageStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
