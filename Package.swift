@@ -127,6 +127,7 @@ let package = Package(
             name: "StoreTestSupport",
             dependencies: [
                 "MessageStore", "SQLiteMessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
