@@ -111,11 +111,16 @@ extension DynamoDBMessageStore {
         ))
     }
 
+    /// How long a writer spends closing its own abandoned slot before it reads again: the
+    /// tombstone only spares readers a wait, so a DynamoDB that does not answer must not hold
+    /// up the write's retry.
+    static let abandonedSlotBudget: Duration = .milliseconds(500)
+
     /// Tombstones a slot whose transaction was cancelled, so that no reader waits for it;
     /// failures are only logged (a reader closes the slot after its gap timeout anyway).
     private func closeAbandonedSlot(_ sequence: Int64) async {
         do {
-            _ = try await writeTombstone(sequence)
+            try await Deadline.after(Self.abandonedSlotBudget).run { _ = try await writeTombstone(sequence) }
         } catch {
             logger.debug(
                 "Could not tombstone an abandoned feed slot",
