@@ -266,6 +266,29 @@ struct DynamoDBFeedTests {
         }
     }
 
+    @Test func aWriteWhoseSnapshotReadIsSlowIsNumberedAfterTheChangeItRead() async throws {
+        // The slow writer's snapshot read is held while another change of the same message
+        // commits; it then reads that change and writes after it. Its number must come after
+        // that change's, as it would not if numbers were allocated before the snapshot.
+        let upstream = try #require(MotoServer.endpoint)
+        try await FeedFixture.with { fixture in
+            try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactGetItems", containing: "ORDERED", for: .milliseconds(300))) { proxy in
+                try await fixture.withStore(endpoint: proxy.endpoint) { slow in
+                    try await fixture.withStore { direct in
+                        #expect(try await direct.store(message("ORDERED", at: 1_000)) == .created)
+                        async let slowOutcome = slow.store(message("ORDERED", at: 3_000))
+                        try await untilHeld(proxy)
+                        #expect(try await direct.store(message("ORDERED", at: 2_000)) == .updated)
+                        #expect(try await slowOutcome == .updated)
+                        let events = try await direct.allFeedEvents().events
+                        #expect(events.map(\.message.timestamp) == [1_000, 2_000, 3_000])
+                        #expect(events.map(\.kind) == [.created, .updated, .updated])
+                    }
+                }
+            }
+        }
+    }
+
     @Test func anAbandonedSlotIsPassedAfterTheGapTimeout() async throws {
         try await FeedFixture.with { fixture in
             try await fixture.withStore { store in
@@ -299,19 +322,21 @@ struct DynamoDBFeedTests {
                 let ttl = try await fixture.client.describeTimeToLive(fixture.table)
                 #expect(ttl.expires(by: "expiresAt"))
             }
+            // A retention of two seconds: A is older than it once B is written, B is not (each
+            // read below is one call, judged at its start, so a slow machine cannot expire B).
             var short = FeedRetention.default
-            short.milliseconds = 800
+            short.milliseconds = 2_000
             try await fixture.withStore(retention: short) { store in
                 let now = DynamoDBMessageStore.nowMilliseconds()
-                await #expect(throws: FeedPositionExpired(position: FeedPosition(sequence: 1, time: now - 1_000))) {
-                    try await store.feed(after: FeedPosition(sequence: 1, time: now - 1_000), orderID: nil, limit: 10)
+                await #expect(throws: FeedPositionExpired(position: FeedPosition(sequence: 1, time: now - 2_100))) {
+                    try await store.feed(after: FeedPosition(sequence: 1, time: now - 2_100), orderID: nil, limit: 10)
                 }
-                try await Task.sleep(for: .milliseconds(900))
+                try await Task.sleep(for: .milliseconds(2_200))
                 #expect(try await store.store(message("B", at: 1_000)) == .created)
-                // A (older than retention) is not served, from the start or from a fresh position before it.
-                #expect(try await store.allFeedEvents().events.map(\.message.messageID) == ["B"])
+                // A is not served, from the start or from a fresh position before it.
+                #expect(try await store.feed(after: nil, orderID: nil, limit: 10).events.map(\.message.messageID) == ["B"])
                 let fresh = FeedPosition(sequence: 0, time: DynamoDBMessageStore.nowMilliseconds())
-                #expect(try await store.allFeedEvents(after: fresh).events.map(\.message.messageID) == ["B"])
+                #expect(try await store.feed(after: fresh, orderID: nil, limit: 10).events.map(\.message.messageID) == ["B"])
             }
         }
     }
