@@ -21,6 +21,11 @@ import Synchronization
 /// decides again, at most ``writeAttempts`` times. Correctness comes only from those
 /// conditions, so instances racing on one table cannot undo each other or make counts drift.
 ///
+/// Each write that changes a message also puts its change-feed entry in the same transaction,
+/// in a slot numbered by one atomic counter (``FeedEntryItem``, ``FeedSequenceCounter``); the
+/// feed is read back by number, strongly consistent, and a reader never passes a slot that a
+/// write may still fill (``feed(after:orderID:limit:)``; docs/dynamodb-feed.md).
+///
 /// Each operation runs under one ``Deadline``, `operationTimeout` from its start: every
 /// DynamoDB call it makes (each snapshot read and transaction of every attempt; every `Query`
 /// page), every retry and backoff of those calls, and any credential fetch they need, share
