@@ -33,11 +33,11 @@ struct FeedFixture: Sendable {
     /// Runs `body` with a store over the table, through `endpoint` (moto's by default).
     func withStore(
         endpoint: String? = nil, retention: FeedRetention = .default, operationTimeout: Duration = .seconds(20),
-        _ body: (DynamoDBMessageStore) async throws -> Void
+        gapTimeout: Duration = FeedFixture.gapTimeout, _ body: (DynamoDBMessageStore) async throws -> Void
     ) async throws {
         let storeClient = try endpoint.map(DynamoDBTestClient.make(endpoint:)) ?? MotoServer.makeClient()
         let store = DynamoDBMessageStore(
-            configuration: .init(tableName: table, operationTimeout: operationTimeout, feedRetention: retention, feedGapTimeout: Self.gapTimeout),
+            configuration: .init(tableName: table, operationTimeout: operationTimeout, feedRetention: retention, feedGapTimeout: gapTimeout),
             client: storeClient, logger: Logger(label: "test")
         )
         var failure: (any Error)?
@@ -208,13 +208,13 @@ struct DynamoDBFeedTests {
     /// Runs `body` with a store whose calls go through a proxy that holds back the first
     /// `TransactWriteItems` carrying `messageID` for `delay`, and a store that talks to moto directly.
     func withHeldBackWriter(
-        holding messageID: String, for delay: Duration, _ body: (FeedFixture, DelayingProxy, DynamoDBMessageStore, DynamoDBMessageStore) async throws -> Void
+        holding messageID: String, for delay: Duration = .seconds(30), readerGapTimeout: Duration = FeedFixture.gapTimeout, _ body: (FeedFixture, DelayingProxy, DynamoDBMessageStore, DynamoDBMessageStore) async throws -> Void
     ) async throws {
         let upstream = try #require(MotoServer.endpoint)
         try await FeedFixture.with { fixture in
             try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactWriteItems", containing: messageID, for: delay)) { proxy in
                 try await fixture.withStore(endpoint: proxy.endpoint) { slow in
-                    try await fixture.withStore { direct in try await body(fixture, proxy, slow, direct) }
+                    try await fixture.withStore(gapTimeout: readerGapTimeout) { direct in try await body(fixture, proxy, slow, direct) }
                 }
             }
         }
@@ -230,23 +230,30 @@ struct DynamoDBFeedTests {
     }
 
     @Test func aFollowerWaitsForAWriteInFlightAndReceivesItInOrder() async throws {
-        // Held for less than the gap timeout: the follower waits for the slot.
-        try await withHeldBackWriter(holding: "SLOW", for: .milliseconds(250)) { fixture, proxy, slow, direct in
+        // The slow write is held until the follower is waiting for its slot, then let go well
+        // within the follower's gap timeout.
+        try await withHeldBackWriter(holding: "SLOW", readerGapTimeout: .seconds(10)) { fixture, proxy, slow, direct in
             let start = try await direct.feedEnd()
             async let slowOutcome = slow.store(message("SLOW", at: 1_000, order: "QO-SLOW"))
             try await untilHeld(proxy)
+            // Another order, so the two do not race on one summary.
             #expect(try await direct.store(message("FAST", at: 1_000)) == .created)
-            // The fast write (another order, so the two do not race on one summary) committed
-            // behind the slow one's slot; a page must not pass that slot.
-            let events = try await direct.allFeedEvents(after: start, limit: 10).events
+            let began = ContinuousClock.now
+            async let page = direct.feed(after: start, orderID: nil, limit: 10)
+            try await Task.sleep(for: .milliseconds(300))
+            proxy.releaseHeld()
+            // The fast write committed behind the slow one's slot; the page must not pass that slot.
+            let events = try await page.events
+            #expect(ContinuousClock.now - began < .seconds(10), "it did not give up on the slot")
             #expect(try await slowOutcome == .created)
             #expect(events.map(\.message.messageID) == ["SLOW", "FAST"])
             #expect(events.map(\.position.sequence) == [1, 2])
+            #expect(try await fixture.slotItem(1)?["tombstone"] == nil)
         }
     }
 
     @Test func aWriteHeldPastTheGapTimeoutIsRetriedUnderANewNumberAndReceivedOnce() async throws {
-        try await withHeldBackWriter(holding: "SLOW", for: FeedFixture.gapTimeout * 3) { fixture, proxy, slow, direct in
+        try await withHeldBackWriter(holding: "SLOW") { fixture, proxy, slow, direct in
             let start = try await direct.feedEnd()
             async let slowOutcome = slow.store(message("SLOW", at: 1_000, order: "QO-SLOW"))
             try await untilHeld(proxy)
@@ -255,9 +262,11 @@ struct DynamoDBFeedTests {
             let first = try await direct.feed(after: start, orderID: nil, limit: 10)
             #expect(ContinuousClock.now - began >= FeedFixture.gapTimeout, "it waited for the slot before closing it")
             #expect(first.events.map(\.message.messageID) == ["FAST"])
-            // The slow writer's slot was closed under it: its transaction failed and it wrote again.
             let closed = try #require(try await fixture.slotItem(1))
             #expect(closed["tombstone"] == .bool(true) && closed["message"] == nil)
+            // Let the slow transaction go: the slot was closed under it, so it fails and the
+            // writer writes again under a new number.
+            proxy.releaseHeld()
             #expect(try await slowOutcome == .created)
             let rest = try await direct.allFeedEvents(after: first.next, limit: 10).events
             #expect(rest.map(\.message.messageID) == ["SLOW"])
@@ -322,21 +331,48 @@ struct DynamoDBFeedTests {
                 let ttl = try await fixture.client.describeTimeToLive(fixture.table)
                 #expect(ttl.expires(by: "expiresAt"))
             }
-            // A retention of two seconds: A is older than it once B is written, B is not (each
-            // read below is one call, judged at its start, so a slow machine cannot expire B).
-            var short = FeedRetention.default
-            short.milliseconds = 2_000
-            try await fixture.withStore(retention: short) { store in
+            // An event stored 31 days ago (written raw: no clock to wait for), then one now.
+            try await fixture.withStore { store in
                 let now = DynamoDBMessageStore.nowMilliseconds()
-                await #expect(throws: FeedPositionExpired(position: FeedPosition(sequence: 1, time: now - 2_100))) {
-                    try await store.feed(after: FeedPosition(sequence: 1, time: now - 2_100), orderID: nil, limit: 10)
+                let old = now - 31 * 86_400_000
+                await #expect(throws: FeedPositionExpired(position: FeedPosition(sequence: 1, time: old))) {
+                    try await store.feed(after: FeedPosition(sequence: 1, time: old), orderID: nil, limit: 10)
                 }
-                try await Task.sleep(for: .milliseconds(2_200))
+                let sequence = try await FeedSequenceCounter.allocate(in: fixture.table, client: fixture.client)
+                _ = try await fixture.client.putItem(PutItemInput(
+                    tableName: fixture.table,
+                    item: FeedEntryItem.item(sequence: sequence, kind: .created, message: message("OLD", at: 1_000), eventTime: old, retention: .default)
+                ))
                 #expect(try await store.store(message("B", at: 1_000)) == .created)
-                // A is not served, from the start or from a fresh position before it.
-                #expect(try await store.feed(after: nil, orderID: nil, limit: 10).events.map(\.message.messageID) == ["B"])
-                let fresh = FeedPosition(sequence: 0, time: DynamoDBMessageStore.nowMilliseconds())
-                #expect(try await store.feed(after: fresh, orderID: nil, limit: 10).events.map(\.message.messageID) == ["B"])
+                // The old event (slot 2, between A and B) is not served, from a position before it or from the start.
+                #expect(try await store.feed(after: FeedPosition(sequence: 1, time: now), orderID: nil, limit: 10).events.map(\.message.messageID) == ["B"])
+                #expect(try await store.feed(after: nil, orderID: nil, limit: 10).events.map(\.message.messageID) == ["A", "B"])
+            }
+        }
+    }
+
+    @Test func readingFromTheStartBeginsAtTheOldestEventKept() async throws {
+        try await FeedFixture.with { fixture in
+            try await fixture.withStore { store in
+                // Two buckets of old slots (dropped by TTL but for two, written raw 31 days ago),
+                // then the events kept.
+                let old = DynamoDBMessageStore.nowMilliseconds() - 31 * 86_400_000
+                _ = try await fixture.client.putItem(PutItemInput(
+                    tableName: fixture.table, item: [
+                        "PK": .string("FEED#SEQUENCE"), "SK": .string("COUNTER"), "last": .integer(FeedEntryItem.bucketSize * 2 + 5),
+                    ]
+                ))
+                for sequence in [Int64(3), FeedEntryItem.bucketSize + 7] {
+                    _ = try await fixture.client.putItem(PutItemInput(
+                        tableName: fixture.table,
+                        item: FeedEntryItem.item(sequence: sequence, kind: .created, message: message("OLD-\(sequence)", at: 1_000), eventTime: old, retention: .default)
+                    ))
+                }
+                #expect(try await store.store(message("B", at: 1_000)) == .created)
+                #expect(try await store.store(message("C", at: 1_000)) == .created)
+                let page = try await store.feed(after: nil, orderID: nil, limit: 10)
+                #expect(page.events.map(\.message.messageID) == ["B", "C"])
+                #expect(page.events.map(\.position.sequence) == [FeedEntryItem.bucketSize * 2 + 6, FeedEntryItem.bucketSize * 2 + 7])
             }
         }
     }

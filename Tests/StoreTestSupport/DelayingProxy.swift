@@ -27,6 +27,7 @@ public final class DelayingProxy: Sendable {
     private let upstream: String
     private let rule: Rule
     private let held = Mutex<[Request]>([])
+    private let released = Atomic<Bool>(false)
     private let channels = Mutex<[any Channel]>([])
 
     private init(endpoint: String, upstream: String, rule: @escaping Rule) {
@@ -37,6 +38,12 @@ public final class DelayingProxy: Sendable {
 
     /// The requests held back so far, in the order they arrived.
     public var heldRequests: [Request] { held.withLock { $0 } }
+
+    /// Forwards every request held now at once, and holds none from now on: for tests that
+    /// hold a request "until told", with a rule's long duration as the bound.
+    public func releaseHeld() {
+        released.store(true, ordering: .releasing)
+    }
 
     /// A rule that holds the first request for `operation` (`TransactWriteItems`, say) whose
     /// body contains `text` for `duration`, and no other.
@@ -92,9 +99,12 @@ public final class DelayingProxy: Sendable {
     /// Holds the request as the rule says, then sends it upstream and reads the whole answer.
     fileprivate func forward(_ head: HTTPRequestHead, body: ByteBuffer) async throws -> Answer {
         let request = Request(target: head.headers["x-amz-target"].first ?? "", body: String(buffer: body))
-        if let delay = rule(request), delay > .zero {
+        if !released.load(ordering: .acquiring), let delay = rule(request), delay > .zero {
             held.withLock { $0.append(request) }
-            try await Task.sleep(for: delay)
+            let until = ContinuousClock.now + delay
+            while ContinuousClock.now < until, !released.load(ordering: .acquiring) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
         }
         var outgoing = HTTPClientRequest(url: upstream + head.uri)
         outgoing.method = head.method
