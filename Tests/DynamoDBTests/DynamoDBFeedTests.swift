@@ -35,7 +35,8 @@ struct FeedFixture: Sendable {
         endpoint: String? = nil, retention: FeedRetention = .default, operationTimeout: Duration = .seconds(20),
         gapTimeout: Duration = FeedFixture.gapTimeout, _ body: (DynamoDBMessageStore) async throws -> Void
     ) async throws {
-        let storeClient = try endpoint.map(DynamoDBTestClient.make(endpoint:)) ?? MotoServer.makeClient()
+        // A held request must outwait its attempt timeout: a minute, as the operation's.
+        let storeClient = try endpoint.map { try DynamoDBTestClient.make(endpoint: $0, requestTimeout: .seconds(60)) } ?? MotoServer.makeClient()
         let store = DynamoDBMessageStore(
             configuration: .init(tableName: table, operationTimeout: operationTimeout, feedRetention: retention, feedGapTimeout: gapTimeout),
             client: storeClient, logger: Logger(label: "test")
@@ -213,7 +214,7 @@ struct DynamoDBFeedTests {
         let upstream = try #require(MotoServer.endpoint)
         try await FeedFixture.with { fixture in
             try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactWriteItems", containing: messageID, for: delay)) { proxy in
-                try await fixture.withStore(endpoint: proxy.endpoint) { slow in
+                try await fixture.withStore(endpoint: proxy.endpoint, operationTimeout: .seconds(60)) { slow in
                     try await fixture.withStore(gapTimeout: readerGapTimeout) { direct in try await body(fixture, proxy, slow, direct) }
                 }
             }
@@ -232,7 +233,7 @@ struct DynamoDBFeedTests {
     @Test func aFollowerWaitsForAWriteInFlightAndReceivesItInOrder() async throws {
         // The slow write is held until the follower is waiting for its slot, then let go well
         // within the follower's gap timeout.
-        try await withHeldBackWriter(holding: "SLOW", readerGapTimeout: .seconds(10)) { fixture, proxy, slow, direct in
+        try await withHeldBackWriter(holding: "SLOW", readerGapTimeout: .seconds(20)) { fixture, proxy, slow, direct in
             let start = try await direct.feedEnd()
             async let slowOutcome = slow.store(message("SLOW", at: 1_000, order: "QO-SLOW"))
             try await untilHeld(proxy)
@@ -244,7 +245,7 @@ struct DynamoDBFeedTests {
             proxy.releaseHeld()
             // The fast write committed behind the slow one's slot; the page must not pass that slot.
             let events = try await page.events
-            #expect(ContinuousClock.now - began < .seconds(10), "it did not give up on the slot")
+            #expect(ContinuousClock.now - began < .seconds(20), "it did not give up on the slot")
             #expect(try await slowOutcome == .created)
             #expect(events.map(\.message.messageID) == ["SLOW", "FAST"])
             #expect(events.map(\.position.sequence) == [1, 2])
@@ -282,7 +283,7 @@ struct DynamoDBFeedTests {
         let upstream = try #require(MotoServer.endpoint)
         try await FeedFixture.with { fixture in
             try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactGetItems", containing: "ORDERED", for: .milliseconds(300))) { proxy in
-                try await fixture.withStore(endpoint: proxy.endpoint) { slow in
+                try await fixture.withStore(endpoint: proxy.endpoint, operationTimeout: .seconds(60)) { slow in
                     try await fixture.withStore { direct in
                         #expect(try await direct.store(message("ORDERED", at: 1_000)) == .created)
                         async let slowOutcome = slow.store(message("ORDERED", at: 3_000))
