@@ -58,8 +58,10 @@ extension DynamoDBMessageStore {
         var events: [FeedEvent] = []
         var walked = start
         var loaded: [Int64: FeedEntryItem.Slot] = [:]
-        var loadedThrough = start.sequence
-        var sequence = start.sequence + 1
+        // Numbers start at 1: a position before that (one a caller made up) starts there.
+        let first = max(1, start.sequence + 1)
+        var loadedThrough = first - 1
+        var sequence = first
         while sequence <= end, events.count < limit {
             if sequence > loadedThrough {
                 // Unfiltered, a page needs about as many slots as events; filtered, any number.
@@ -70,7 +72,7 @@ extension DynamoDBMessageStore {
             let slot: FeedEntryItem.Slot
             if let present = loaded[sequence] {
                 slot = present
-            } else if sequence == start.sequence + 1 {
+            } else if sequence == first {
                 slot = try await awaitSlot(sequence)
             } else {
                 break  // a gap after what was walked: this page ends before it
