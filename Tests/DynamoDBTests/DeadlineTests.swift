@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import DynamoDBMessageStore
 import Foundation
+import JSON
 import Logging
 import MessageStore
 import NIOCore
@@ -205,7 +206,8 @@ func deadlineTestClient(
             // The change's feed slot.
             case ("UpdateItem", 0): .answer(status: 200, body: #"{"Attributes":{"last":{"N":"1"}}}"#)
             case ("TransactWriteItems", 0): .answer(status: 400, body: cancelled, after: .milliseconds(200))
-            // The writer's tombstone for the slot it gives up hangs too; it is given up on quickly.
+            // The writer's tombstone for the slot it gave up.
+            case ("PutItem", 0): .answer(status: 200, body: "{}")
             default: .hang
             }
         }
@@ -218,6 +220,37 @@ func deadlineTestClient(
                 endpoint.received.map(\.operation) == ["TransactGetItems", "GetItem", "Query", "UpdateItem", "TransactWriteItems", "PutItem", "TransactGetItems"]
             )
             try await store.shutdown()
+        }
+    }
+
+    @Test func aWritersTombstoneForItsGivenUpSlotThatHangsDoesNotHoldUpItsReadAgain() async throws {
+        // After a lost race the writer tombstones the feed slot it gave up; that only spares
+        // readers a wait, so when DynamoDB does not answer it the writer reads again anyway
+        // (and here finds the same version stored meanwhile) rather than spend its deadline.
+        var writer = JSONWriter(capacity: 512)
+        writer.item(DynamoDBMessageStore.item(for: Self.message))
+        let stored = String(decoding: writer.bytes, as: UTF8.self)
+        let cancelled = #"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"cancelled","# +
+            #""CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"m"},{"Code":"None"},{"Code":"None"}]}"#
+        let script: ScriptedDynamoDBEndpoint.Script = { request in
+            switch (request.operation, request.index) {
+            case ("TransactGetItems", 0): .answer(status: 200, body: #"{"Responses":[{},{}]}"#)
+            case ("GetItem", 0): .answer(status: 200, body: "{}")
+            case ("Query", 0): .answer(status: 200, body: #"{"Items":[],"Count":0}"#)
+            case ("UpdateItem", 0): .answer(status: 200, body: #"{"Attributes":{"last":{"N":"1"}}}"#)
+            case ("TransactWriteItems", 0): .answer(status: 400, body: cancelled)
+            case ("TransactGetItems", 1): .answer(status: 200, body: #"{"Responses":[{"Item":"# + stored + #"},{}]}"#)
+            default: .hang  // the tombstone's PutItem
+            }
+        }
+        try await ScriptedDynamoDBEndpoint.run(script) { endpoint, url in
+            let store = try store(url, budget: sendingBudget)
+            let outcome = try? await store.store(Self.message)
+            try await store.shutdown()
+            #expect(outcome == .duplicate, "unavailable when the tombstone spends the deadline")
+            #expect(
+                endpoint.received.map(\.operation) == ["TransactGetItems", "GetItem", "Query", "UpdateItem", "TransactWriteItems", "PutItem", "TransactGetItems"]
+            )
         }
     }
 
