@@ -122,6 +122,7 @@ let package = Package(
                 "SendTest",
                 "DynamoDB",
                 "DynamoDBMessageStore",
+                "SQLiteMessageStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,6 +135,7 @@ let package = Package(
             name: "StoreTestSupport",
             dependencies: [
                 "MessageStore", "SQLiteMessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -163,6 +163,17 @@ public final class DynamoDBClient: Sendable {
         return output.tableDescription
     }
 
+    /// Turns on (or off) expiry of items by one attribute (`UpdateTimeToLive`).
+    public func updateTimeToLive(_ input: UpdateTimeToLiveInput) async throws -> UpdateTimeToLiveOutput {
+        try await send("UpdateTimeToLive", input)
+    }
+
+    /// Whether, and by which attribute, a table expires items (`DescribeTimeToLive`).
+    public func describeTimeToLive(_ tableName: String) async throws -> TimeToLiveDescription {
+        let output: DescribeTimeToLiveOutput = try await send("DescribeTimeToLive", TableNameInput(tableName: tableName))
+        return output.timeToLiveDescription
+    }
+
     // MARK: Transport
 
     /// Sends one operation, retrying as the retry policy allows, all of it before one deadline.

@@ -44,7 +44,7 @@ extension DynamoDBMessageStore {
                 let snapshot = try await readSnapshot(key)
                 guard let stored = snapshot.message else { return nil }
                 guard let updated = ReadStatement.applying(read: read, at: time, to: stored) else { return stored }
-                try await commit(.setRead(updated), over: snapshot)
+                try await commit(.setRead(updated), as: .read, over: snapshot)
                 return updated
             }
         }

@@ -20,7 +20,8 @@ extension DynamoDBMessageStore {
 
     /// Creates the spec's table (string `PK` and `SK`, on-demand billing) with the orders
     /// index (``OrdersIndex``) when it does not exist, or adds the index to a table that lacks
-    /// it, then waits until the table and its indexes are `ACTIVE`.
+    /// it, then waits until the table and its indexes are `ACTIVE`, and turns on expiry of
+    /// the change feed's entries by their `expiresAt` (``enableFeedExpiryIfMissing(_:client:)``).
     /// - Returns: `true` when the table was created, `false` when it was already there.
     @discardableResult
     public static func createTableIfMissing(_ tableName: String, client: DynamoDBClient) async throws -> Bool {
@@ -29,6 +30,17 @@ extension DynamoDBMessageStore {
 
     /// ``createTableIfMissing(_:client:)``, saying what it did.
     public static func prepareTable(_ tableName: String, client: DynamoDBClient) async throws -> TableSetup {
+        try await prepareTableAndExpiry(tableName, client: client).setup
+    }
+
+    /// ``prepareTable(_:client:)``, saying too whether it turned on the feed's expiry.
+    static func prepareTableAndExpiry(_ tableName: String, client: DynamoDBClient) async throws -> (setup: TableSetup, enabledFeedExpiry: Bool) {
+        let setup = try await createOrAddIndex(tableName, client: client)
+        return (setup, try await enableFeedExpiryIfMissing(tableName, client: client))
+    }
+
+    /// Creates the table or adds its orders index, and waits until both are `ACTIVE`.
+    private static func createOrAddIndex(_ tableName: String, client: DynamoDBClient) async throws -> TableSetup {
         var setup = TableSetup.created
         do {
             _ = try await client.createTable(
@@ -69,6 +81,25 @@ extension DynamoDBMessageStore {
             )
         } catch let error as DynamoDBError where error.code == DynamoDBError.Code.resourceInUse {
             return false  // another create-table is adding it at the same moment
+        }
+        return true
+    }
+
+    /// Turns on DynamoDB's TTL on `expiresAt` (``FeedEntryItem``), which is how the change
+    /// feed drops what retention no longer keeps, unless it is on already. DynamoDB refuses
+    /// to turn it on twice (`ValidationException`), which two `create-table` runs racing may
+    /// meet: that answer counts as on.
+    /// - Returns: whether it was turned on here.
+    @discardableResult
+    public static func enableFeedExpiryIfMissing(_ tableName: String, client: DynamoDBClient) async throws -> Bool {
+        let attribute = FeedEntryItem.Attribute.expiresAt.rawValue
+        guard try await !client.describeTimeToLive(tableName).expires(by: attribute) else { return false }
+        do {
+            _ = try await client.updateTimeToLive(
+                UpdateTimeToLiveInput(tableName: tableName, timeToLiveSpecification: .init(attributeName: attribute, enabled: true))
+            )
+        } catch let error as DynamoDBError where error.code == DynamoDBError.Code.validation && error.message.lowercased().contains("already enabled") {
+            return false
         }
         return true
     }

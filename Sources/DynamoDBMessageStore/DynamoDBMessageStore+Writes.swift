@@ -58,25 +58,75 @@ extension DynamoDBMessageStore {
         return Snapshot(key: key, message: try items[0].map(Self.message(from:)), summary: try items[1].map(OrderSummaryItem.record(from:)))
     }
 
-    /// Writes the message and its order's new summary in one `TransactWriteItems`, each
-    /// conditioned on the snapshot: the message on not existing, or on its `timestamp` and
-    /// `readUpdatedAt` as read (every write to a message changes one of them); the summary on
-    /// not existing, or on its `version` as read (every write to the order raises it).
+    /// Writes the message, its order's new summary and the change's feed entry in one
+    /// `TransactWriteItems`, each conditioned on the snapshot: the message on not existing, or
+    /// on its `timestamp` and `readUpdatedAt` as read (every write to a message changes one of
+    /// them); the summary on not existing, or on its `version` as read (every write to the
+    /// order raises it); the feed entry on its slot being empty.
+    ///
+    /// The slot's number is allocated here, after the snapshot was read, and that is what
+    /// keeps one message's events (and one order's) in the order they were stored: when a
+    /// change B of a message commits after a change A of it, B's conditions held on a
+    /// snapshot that already showed A (a snapshot from before A would fail them, since A
+    /// changed the message and raised the summary's version), so B read its snapshot after A
+    /// committed, and allocated after that; A allocated before it committed. Hence A's number
+    /// is lower than B's.
+    ///
+    /// When the transaction is cancelled (a lost race, or a reader closed the slot with a
+    /// tombstone because this write was slow), nothing was written: the slot is tombstoned
+    /// here at once (best effort) so that readers need not wait for it, and the caller reads
+    /// again and allocates again. When the outcome is unknown (no answer), the slot is left
+    /// alone: readers wait for it and close it if it stays empty.
     ///
     /// Each commit carries a token of its own (`ClientRequestToken`), so when the client
     /// retries it after losing an answer, DynamoDB does not apply it twice but answers success
     /// again, rather than failing the conditions on the commit's own write.
     /// - Throws: ``DynamoDB/DynamoDBError`` with ``DynamoDB/DynamoDBError/isConditionalCheckFailure``
-    ///   when another writer changed either since the snapshot.
-    func commit(_ write: MessageWrite, over snapshot: Snapshot) async throws {
+    ///   when another writer changed either since the snapshot, or the slot was closed.
+    func commit(_ write: MessageWrite, as kind: FeedEventKind, over snapshot: Snapshot) async throws {
         let summary = try await summary(after: write.message, over: snapshot)
         let summaryItem = OrderSummaryItem.item(for: summary, version: (snapshot.summary?.version ?? 0) + 1)
-        try await client.transactWriteItems(
-            TransactWriteItemsInput(
-                transactItems: [messageWrite(write, over: snapshot.message), summaryWrite(summaryItem, over: snapshot.summary)],
-                clientRequestToken: UUID().uuidString
-            )
+        let sequence = try await FeedSequenceCounter.allocate(in: configuration.tableName, client: client)
+        let entry = FeedEntryItem.item(
+            sequence: sequence, kind: kind, message: write.message, eventTime: Self.nowMilliseconds(), retention: configuration.feedRetention
         )
+        do {
+            try await client.transactWriteItems(
+                TransactWriteItemsInput(
+                    transactItems: [messageWrite(write, over: snapshot.message), summaryWrite(summaryItem, over: snapshot.summary), feedEntryWrite(entry)],
+                    clientRequestToken: UUID().uuidString
+                )
+            )
+        } catch let error as DynamoDBError where error.isTransactionCanceled {
+            await closeAbandonedSlot(sequence)
+            throw error
+        }
+    }
+
+    /// The transaction's write of the feed entry, into an empty slot only.
+    private func feedEntryWrite(_ entry: Item) -> TransactWriteItem {
+        .put(TransactPut(
+            tableName: configuration.tableName, item: entry, conditionExpression: "attribute_not_exists(#pk)",
+            expressionAttributeNames: ["#pk": FeedEntryItem.Attribute.partitionKey.rawValue]
+        ))
+    }
+
+    /// How long a writer spends closing its own abandoned slot before it reads again: the
+    /// tombstone only spares readers a wait, so a DynamoDB that does not answer must not hold
+    /// up the write's retry.
+    static let abandonedSlotBudget: Duration = .milliseconds(500)
+
+    /// Tombstones a slot whose transaction was cancelled, so that no reader waits for it;
+    /// failures are only logged (a reader closes the slot after its gap timeout anyway).
+    private func closeAbandonedSlot(_ sequence: Int64) async {
+        do {
+            try await Deadline.after(Self.abandonedSlotBudget).run { _ = try await writeTombstone(sequence) }
+        } catch {
+            logger.debug(
+                "Could not tombstone an abandoned feed slot",
+                metadata: ["table": .string(configuration.tableName), "sequence": .stringConvertible(sequence), "error": .string("\(error)")]
+            )
+        }
     }
 
     /// The order's summary once `written` is stored. An order without a summary item (new,

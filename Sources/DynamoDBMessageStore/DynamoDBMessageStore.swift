@@ -21,6 +21,11 @@ import Synchronization
 /// decides again, at most ``writeAttempts`` times. Correctness comes only from those
 /// conditions, so instances racing on one table cannot undo each other or make counts drift.
 ///
+/// Each write that changes a message also puts its change-feed entry in the same transaction,
+/// in a slot numbered by one atomic counter (``FeedEntryItem``, ``FeedSequenceCounter``); the
+/// feed is read back by number, strongly consistent, and a reader never passes a slot that a
+/// write may still fill (``feed(after:orderID:limit:)``; docs/dynamodb-feed.md).
+///
 /// Each operation runs under one ``Deadline``, `operationTimeout` from its start: every
 /// DynamoDB call it makes (each snapshot read and transaction of every attempt; every `Query`
 /// page), every retry and backoff of those calls, and any credential fetch they need, share
@@ -40,17 +45,26 @@ public final class DynamoDBMessageStore: MessageStore {
         /// How long the change feed keeps events (`FEED_RETENTION_DAYS`): its entries carry a
         /// TTL attribute, and positions older than this are refused as expired.
         public var feedRetention: FeedRetention
+        /// How long a reader of the change feed waits for a slot whose number was handed out
+        /// but whose event is not there yet (a write in flight, or one abandoned by a crash)
+        /// before it closes the slot with a tombstone, which makes that write, if it is still
+        /// coming, fail and retry under a new number. A feed read may take this much longer
+        /// than ``operationTimeout``.
+        public var feedGapTimeout: Duration
 
         /// Five seconds: ``operationTimeout`` by default.
         public static let defaultOperationTimeout: Duration = .seconds(5)
+        /// Three seconds: ``feedGapTimeout`` by default, well past a healthy write's commit.
+        public static let defaultFeedGapTimeout: Duration = .seconds(3)
 
         /// Creates a configuration.
         public init(
             tableName: String, queryPageSize: Int? = nil, operationTimeout: Duration = defaultOperationTimeout,
-            feedRetention: FeedRetention = .default
+            feedRetention: FeedRetention = .default, feedGapTimeout: Duration = defaultFeedGapTimeout
         ) {
             self.tableName = tableName
             self.feedRetention = feedRetention
+            self.feedGapTimeout = feedGapTimeout
             self.queryPageSize = queryPageSize
             self.operationTimeout = operationTimeout
         }
@@ -81,7 +95,7 @@ public final class DynamoDBMessageStore: MessageStore {
                 let outcome = StoreOutcome.decide(storing: message, over: snapshot.message)
                 guard outcome.wroteNewVersion else { return outcome }
                 let written = snapshot.message.map { ReadStatement.merging(message, over: $0) } ?? message
-                try await commit(.put(written), over: snapshot)
+                try await commit(.put(written), as: outcome == .created ? .created : .updated, over: snapshot)
                 return outcome
             }
         }
@@ -241,9 +255,10 @@ public final class DynamoDBMessageStore: MessageStore {
     /// the caller's when that is earlier), turning their failures into the store's: anything
     /// that may pass (throttling, 5xx, no connection, no credentials, no table yet, the
     /// deadline) is `unavailable`.
-    func mappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    /// - Parameter extra: time allowed beyond `operationTimeout` (a feed read's gap wait).
+    func mappingErrors<T>(extra: Duration = .zero, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await Deadline.after(configuration.operationTimeout).run(body)
+            return try await Deadline.after(configuration.operationTimeout + extra).run(body)
         } catch let error as DynamoDBError {
             let passing = error.isRetryable || error.kind == .credentials || error.kind == .clientShutDown
                 || error.code == DynamoDBError.Code.resourceNotFound

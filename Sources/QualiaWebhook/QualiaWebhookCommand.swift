@@ -5,6 +5,7 @@ import DynamoDBMessageStore
 import Hummingbird
 import Logging
 import SendTest
+import SQLiteMessageStore
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
@@ -16,7 +17,7 @@ struct QualiaWebhookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qualia-webhook",
         abstract: "Receives Qualia message webhooks, stores them durably and serves them back.",
-        subcommands: [Serve.self, SendTest.self, CreateTable.self],
+        subcommands: [Serve.self, SendTest.self, CreateTable.self, Migrate.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -96,12 +97,73 @@ struct CreateTable: AsyncParsableCommand {
             }
             let backfill = try await store.backfillOrderSummaries()
             print("Order summaries: \(backfill.written) written, of \(backfill.orders) orders with messages.")
+            print("Change feed expiry (TTL on expiresAt) is on.")
             try await store.shutdown()
         } catch {
             try? await store.shutdown()
             FileHandle.standardError.write(Data("create-table failed: \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+}
+
+/// `migrate`: brings the configured store up to what this release needs. Idempotent: run it
+/// before (or while) deploying a release, and again at any time.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring the store up to this release: with STORE=dynamodb, create the table if missing, add its orders index, "
+            + "backfill order summaries unless already complete, and turn on the change feed's expiry (TTL on expiresAt); "
+            + "with SQLite, open the file (which migrates its schema) and close it. Safe to run again."
+    )
+
+    @Option(help: "The .env file to read, under the process environment.")
+    var envFile = ".env"
+
+    func run() async throws {
+        let store: AppConfiguration.Store
+        do {
+            store = try AppConfiguration.Store.from(environment: try AppConfiguration.environment(dotEnvPath: envFile))
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.problems.joined(separator: "; "))
+        }
+        let logger = Logger(label: "qualia-webhook")
+        do {
+            switch store {
+            case .sqlite(let path):
+                try await SQLiteMessageStore.open(.init(path: path), logger: logger).shutdown()
+                print("SQLite store at \(path) is migrated.")
+            case .dynamoDB(let settings):
+                let client = try DynamoDBMessageStore.makeClient(settings, logger: logger)
+                do {
+                    let report = try await DynamoDBMessageStore.migrate(settings.tableName, client: client, logger: logger)
+                    try? await client.shutdown()
+                    for line in Self.lines(report, table: settings.tableName, region: settings.region) { print(line) }
+                } catch {
+                    try? await client.shutdown()
+                    throw error
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("migrate failed: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// What the migration did, one sentence a line.
+    static func lines(_ report: DynamoDBMessageStore.MigrationReport, table: String, region: String) -> [String] {
+        var lines: [String] = []
+        switch report.tableSetup {
+        case .created: lines.append("Created table \(table) in \(region) with its orders index; it is ACTIVE.")
+        case .addedOrdersIndex: lines.append("Added the orders index to table \(table) in \(region); it is ACTIVE.")
+        case .unchanged: lines.append("Table \(table) in \(region) has its orders index.")
+        }
+        if let backfill = report.backfill {
+            lines.append("Order summaries backfilled: \(backfill.written) written, of \(backfill.orders) orders with messages.")
+        } else {
+            lines.append("Order summaries were already complete.")
+        }
+        lines.append(report.enabledFeedExpiry ? "Turned on the change feed's expiry (TTL on expiresAt)." : "The change feed's expiry (TTL on expiresAt) was already on.")
+        return lines
     }
 }
 

@@ -323,13 +323,13 @@ struct DynamoDBSummaryTests {
             _ = try await store.store(message("A", at: 1_000))
             let snapshot = try await store.readSnapshot(message("A", at: 0).key)
             _ = try await fixture.client.putItem(PutItemInput(tableName: fixture.table, item: DynamoDBMessageStore.item(for: message("A", at: 2_000))))
-            let error = await #expect(throws: DynamoDBError.self) { try await store.commit(.put(message("A", at: 3_000)), over: snapshot) }
+            let error = await #expect(throws: DynamoDBError.self) { try await store.commit(.put(message("A", at: 3_000)), as: .updated, over: snapshot) }
             #expect(error?.isConditionalCheckFailure == true && error?.isTransactionCanceled == true)
             #expect(try await store.message(message("A", at: 0).key)?.timestamp == 2_000)
             #expect(try await fixture.summary("QO-1")?.version == 1)
             // Read again, the same write goes through.
             let fresh = try await store.readSnapshot(message("A", at: 0).key)
-            try await store.commit(.put(message("A", at: 3_000)), over: fresh)
+            try await store.commit(.put(message("A", at: 3_000)), as: .updated, over: fresh)
             #expect(try await store.message(message("A", at: 0).key)?.timestamp == 3_000)
             #expect(try await fixture.summary("QO-1")?.version == 2)
         }

@@ -107,4 +107,16 @@ import Testing
         let decoded = try JSONDecoder().decode(TableStatus.self, from: Data(#""ARCHIVING""#.utf8))
         #expect(decoded == table.tableStatus)
     }
+
+    @Test func timeToLiveOperationsWriteAndReadDynamoDBsMembers() throws {
+        try Self.expectSameJSON(UpdateTimeToLiveInput(tableName: "t", timeToLiveSpecification: .init(attributeName: "expiresAt", enabled: true)))
+        let updated = try UpdateTimeToLiveOutput.decode(Array(#"{"TimeToLiveSpecification":{"AttributeName":"expiresAt","Enabled":true}}"#.utf8))
+        #expect(updated.timeToLiveSpecification == .init(attributeName: "expiresAt", enabled: true))
+        let described = try DescribeTimeToLiveOutput.decode(
+            Array(#"{"TimeToLiveDescription":{"TimeToLiveStatus":"ENABLED","AttributeName":"expiresAt"}}"#.utf8)
+        ).timeToLiveDescription
+        #expect(described.expires(by: "expiresAt") && !described.expires(by: "other"))
+        let off = try DescribeTimeToLiveOutput.decode(Array(#"{"TimeToLiveDescription":{"TimeToLiveStatus":"DISABLED"}}"#.utf8))
+        #expect(!off.timeToLiveDescription.expires(by: "expiresAt"))
+    }
 }

@@ -2,6 +2,7 @@ import DynamoDB
 import DynamoDBMessageStore
 import Foundation
 import Logging
+import NIOCore
 
 /// The DynamoDB-compatible server the DynamoDB tests talk to: moto on loopback, with its
 /// conditional writes made atomic as DynamoDB's are (`scripts/moto-server`).
@@ -89,9 +90,14 @@ public enum MotoServer {
 /// DynamoDB clients for tests that bring their own server.
 public enum DynamoDBTestClient {
     /// A client for `endpoint` with fixed test credentials.
-    public static func make(endpoint: String) throws -> DynamoDBClient {
+    /// - Parameter requestTimeout: how long one attempt, and one call with its retries, may
+    ///   wait for an answer (longer for requests a ``DelayingProxy`` holds back).
+    public static func make(endpoint: String, requestTimeout: Duration = .seconds(5)) throws -> DynamoDBClient {
         try DynamoDBClient(
-            configuration: .init(region: "us-east-1", endpoint: endpoint),
+            configuration: .init(
+                region: "us-east-1", endpoint: endpoint, requestTimeout: TimeAmount(requestTimeout),
+                retryPolicy: RetryPolicy(maxTotalDuration: max(RetryPolicy().maxTotalDuration, requestTimeout))
+            ),
             credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
             logger: Logger(label: "test")
         )

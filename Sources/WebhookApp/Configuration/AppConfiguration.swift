@@ -237,6 +237,15 @@ extension AppConfiguration {
             }
         }
 
+        /// The store's settings alone (`STORE` and its variables), as `migrate` needs them.
+        /// - Throws: ``ConfigurationError`` listing every missing or bad variable.
+        public static func from(environment: [String: String]) throws -> Store {
+            var reader = EnvironmentReader(environment)
+            let store = read(&reader)
+            guard reader.problems.isEmpty else { throw ConfigurationError(problems: reader.problems) }
+            return store
+        }
+
         /// The DynamoDB store's settings alone, as `create-table` needs them.
         /// - Parameter tableName: A table that overrides `DYNAMODB_TABLE`.
         /// - Throws: ``ConfigurationError`` listing every missing or bad variable.
