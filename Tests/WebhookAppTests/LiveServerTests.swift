@@ -27,6 +27,47 @@ import Glibc
         }
     }
 
+    /// `qualia-webhook migrate`, the real command, twice on a fresh store of each kind: both
+    /// runs succeed, and the second finds nothing left to do.
+    @Test(arguments: StoreUnderTest.available)
+    func migrateRunsTwiceAndTheSecondRunChangesNothing(_ kind: StoreUnderTest) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        var environment = ["PATH": "/usr/bin:/bin", "SQLITE_PATH": folder.path("messages.sqlite")]
+        if kind == .dynamodb {
+            environment.merge([
+                "STORE": "dynamodb", "DYNAMODB_TABLE": "migrate-\(UUID().uuidString.prefix(8).lowercased())",
+                "AWS_ENDPOINT_URL_DYNAMODB": try #require(MotoServer.endpoint), "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+            ]) { $1 }
+        }
+        func migrate() throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = ServerProcess.executable
+            process.arguments = ["migrate"]
+            process.environment = environment
+            process.currentDirectoryURL = folder.url
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let first = try migrate()
+        #expect(first.status == 0, "\(first.output)")
+        let second = try migrate()
+        #expect(second.status == 0, "\(second.output)")
+        if kind == .dynamodb {
+            #expect(first.output.contains("Created table") && first.output.contains("Turned on the change feed's expiry"), "\(first.output)")
+            #expect(second.output.contains("has its orders index") && second.output.contains("already on"), "\(second.output)")
+        } else {
+            #expect(FileManager.default.fileExists(atPath: folder.path("messages.sqlite")))
+            #expect(second.output.contains("is migrated"))
+        }
+    }
+
     /// `send-test --watch`, the real command: after its steps it prints the run's events, then
     /// each new one as it is stored.
     @Test func sendTestWatchPrintsEventsLiveAsTheyArrive() async throws {
