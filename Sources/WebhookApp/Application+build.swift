@@ -47,7 +47,7 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).
     let streamRouter = Router(context: StreamRequestContext.self)
-    let stream = FeedStreamRoutes(store: store, hub: hub, auth: authentication, retention: configuration.feed.retention)
+    let stream = FeedStreamRoutes(store: store, hub: hub, doorbell: doorbell, auth: authentication, retention: configuration.feed.retention)
     stream.addRoutes(to: streamRouter)
 
     return Application(

@@ -7,9 +7,11 @@ import ServiceLifecycle
 /// (its ``FeedDoorbell`` rang), and every ``MessageStore/feedPollInterval`` for changes that
 /// other instances stored. One reader per process, however many subscribers.
 ///
-/// It starts at the feed's end, so the hub holds what is stored from then on; a subscriber
-/// with an older cursor reads the store until it catches up. A failed read is logged and
-/// tried again at the next ring or poll, from the same position: nothing is skipped.
+/// It reads only while someone is subscribed: with the first subscriber it starts at the
+/// feed's end, so the hub holds what is stored from then on (a subscriber with an older cursor
+/// reads the store until it catches up), and with the last one gone it stops, so an instance
+/// nobody follows costs the store nothing. A failed read is logged and tried again at the next
+/// ring or poll, from the same position: nothing is skipped.
 struct FeedFollower: Service {
     let store: any MessageStore
     let hub: FeedHub
@@ -40,23 +42,36 @@ struct FeedFollower: Service {
     }
 
     private func follow() async {
-        guard var position = await startPosition() else { return }
-        await hub.start(at: position)
+        var position: FeedPosition?
         var failures = 0
         for await _ in doorbell.rings {
+            // Nobody to send to: read nothing (on DynamoDB an idle instance costs no reads), and
+            // start afresh from the feed's end when someone subscribes.
+            guard await hub.subscriberCount > 0 else {
+                if position != nil {
+                    position = nil
+                    await hub.stop()
+                }
+                continue
+            }
             do {
-                while true {
+                if position == nil {
+                    let end = try await store.feedEnd()
+                    await hub.start(at: end)
+                    position = end
+                }
+                while let current = position {
                     let page: FeedPage
                     do {
-                        page = try await store.feed(after: position, orderID: nil, limit: Self.batchSize)
+                        page = try await store.feed(after: current, orderID: nil, limit: Self.batchSize)
                     } catch is FeedPositionExpired {
                         // Only a position idle for the whole retention gets here: nothing was
                         // stored after it, so it stands, taken afresh.
-                        position = FeedPosition(sequence: position.sequence, time: Self.now())
+                        position = FeedPosition(sequence: current.sequence, time: Self.now())
                         continue
                     }
                     await hub.append(page.events.map(\.frame), next: page.next)
-                    position = max(position, page.next)
+                    position = max(current, page.next)
                     if page.events.count < Self.batchSize { break }
                 }
                 if failures > 0 {
@@ -74,23 +89,6 @@ struct FeedFollower: Service {
                 }
             }
         }
-    }
-
-    /// The feed's end, asked until the store answers (or the follower stops).
-    private func startPosition() async -> FeedPosition? {
-        var attempt = 0
-        while !Task.isCancelled {
-            do {
-                return try await store.feedEnd()
-            } catch {
-                attempt += 1
-                if attempt == 1 || attempt % 60 == 0 {
-                    logger.warning("Could not find the change feed's end; trying again", metadata: ["error": .string(String(describing: error))])
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        return nil
     }
 
     static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }

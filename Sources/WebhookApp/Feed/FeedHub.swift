@@ -83,9 +83,23 @@ actor FeedHub {
 
     /// Starts the window at `position`, the feed's end when the follower starts.
     func start(at position: FeedPosition) {
-        guard base == nil else { return }
         base = position
         head = position
+        frames = []
+        frameBytes = 0
+    }
+
+    /// Empties the window: the follower stopped reading (nobody was subscribed), so it no
+    /// longer holds every event after any position. Whoever waits on it, or comes before it
+    /// starts again, reads the store instead, and nobody counts as live until it reads here again.
+    func stop() {
+        base = nil
+        head = nil
+        frames = []
+        frameBytes = 0
+        for (_, waiter) in waiters { waiter.continuation.resume(returning: .notInWindow) }
+        waiters = [:]
+        for id in subscribers.keys { subscribers[id]?.isLive = false }
     }
 
     /// Adds what the follower read after ``head``: `frames` (possibly none) and the position

@@ -35,6 +35,8 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
 struct FeedStreamRoutes: Sendable {
     let store: any MessageStore
     let hub: FeedHub
+    /// Rung when a subscriber connects, so that the follower starts reading at once.
+    let doorbell: FeedDoorbell
     let auth: BasicAuthMiddleware
     let retention: FeedRetention
 
@@ -62,7 +64,7 @@ struct FeedStreamRoutes: Sendable {
             let query = try FeedQuery(context.request.uri, withoutAfter: .end, retention: retention)
             var logger = context.logger
             logger[metadataKey: "order_id"] = query.orderID.map { .string($0) }
-            let subscription = FeedSubscription(store: store, hub: hub, orderID: query.orderID, logger: logger)
+            let subscription = FeedSubscription(store: store, hub: hub, doorbell: doorbell, orderID: query.orderID, logger: logger)
             try await subscription.run(from: query, inbound: inbound, outbound: outbound)
         }
     }
@@ -75,6 +77,7 @@ struct FeedStreamRoutes: Sendable {
 struct FeedSubscription: Sendable {
     let store: any MessageStore
     let hub: FeedHub
+    let doorbell: FeedDoorbell
     let orderID: String?
     let logger: Logger
 
@@ -90,6 +93,7 @@ struct FeedSubscription: Sendable {
     func run(from query: FeedQuery, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let start = try await query.position(in: store) ?? FeedPosition(sequence: 0, time: 0)
         let id = await hub.subscribe()
+        doorbell.ring()
         logger.info("Stream subscriber connected", metadata: ["after": .stringConvertible(start.sequence)])
         let ending: Ending
         do {
