@@ -27,14 +27,18 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         public var dynamoDBOperationTimeout: Duration
         /// How long the change feed keeps events.
         public var feedRetention: FeedRetention
+        /// A DynamoDB endpoint of the test's own (a moto server nobody else loads), instead of
+        /// the suite's shared one.
+        public var dynamoDBEndpoint: String?
 
         /// Creates options; the defaults are the stores' own.
         public init(
             dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits(),
             dynamoDBOperationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout,
-            feedRetention: FeedRetention = .default
+            feedRetention: FeedRetention = .default, dynamoDBEndpoint: String? = nil
         ) {
             self.feedRetention = feedRetention
+            self.dynamoDBEndpoint = dynamoDBEndpoint
             self.dynamoDBQueryPageSize = dynamoDBQueryPageSize
             self.sqliteListingChunkLimits = sqliteListingChunkLimits
             self.dynamoDBOperationTimeout = dynamoDBOperationTimeout
@@ -75,7 +79,10 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
                 folder.remove()
             })
         case .dynamodb:
-            let client = try MotoServer.makeClient()
+            let makeClient: @Sendable () throws -> DynamoDBClient = {
+                try options.dynamoDBEndpoint.map { try DynamoDBTestClient.make(endpoint: $0) } ?? MotoServer.makeClient()
+            }
+            let client = try makeClient()
             let table = try await MotoServer.createTable(client: client)
             try await client.shutdown()
             let openAnother: @Sendable () async throws -> any MessageStore = {
@@ -85,7 +92,7 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
                             tableName: table, queryPageSize: options.dynamoDBQueryPageSize, operationTimeout: options.dynamoDBOperationTimeout,
                             feedRetention: options.feedRetention
                         ),
-                        client: try MotoServer.makeClient(),
+                        client: try makeClient(),
                         logger: Logger(label: "test")
                     )
                 )

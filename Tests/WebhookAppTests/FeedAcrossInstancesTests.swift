@@ -24,21 +24,27 @@ import Glibc
     typealias Version = String
 
     /// POSTs a version, again after a `503` as Qualia would; returns it when it was stored
-    /// (`created` or `updated`), `nil` when it was a duplicate or stale.
+    /// (`created` or `updated`, or a `duplicate` after a `503`, whose write had landed after
+    /// all), `nil` when it was a duplicate or stale.
     static func deliver(_ id: String, order: String, second: Int, to server: ServerProcess) async throws -> Version? {
         var payload = specExample()
         payload["order_id"] = order
         payload["message_id"] = id
         payload["text"] = "\(id) at \(second)"
         payload["timestamp"] = String(format: "2025-10-28T11:%02d:%02dZ", second / 60, second % 60)
+        var outcomeUnknown = false
         for _ in 0..<5 {
             let response = try await ResilienceTests.post(payload, to: server.baseURL, timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 1 << 20)
-            guard response.status == .ok else { continue }
+            guard response.status == .ok else {
+                outcomeUnknown = true
+                continue
+            }
             let receipt = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
             let delivery = receipt["delivery"] as? String
             let milliseconds = Int64(1_761_649_200_000) + Int64(second) * 1000  // 2025-10-28T11:00:00Z + second
-            return delivery == "created" || delivery == "updated" ? "\(id)@\(milliseconds)" : nil
+            let stored = delivery == "created" || delivery == "updated" || (delivery == "duplicate" && outcomeUnknown)
+            return stored ? "\(id)@\(milliseconds)" : nil
         }
         Issue.record("\(id) at \(second) was never acknowledged")
         return nil
@@ -69,9 +75,11 @@ import Glibc
         let rule = DelayingProxy.holdFirst("TransactWriteItems", containing: "M-HELD", for: .milliseconds(3_800))
         try await DelayingProxy.run(upstream: moto, rule: rule) { proxy in
             let first = try await ServerProcess(environment: environment(proxy.endpoint), in: folder)
+            defer { first.send(SIGKILL) }
             let second = try await ServerProcess(environment: environment(moto), in: folder)
+            defer { second.send(SIGKILL) }
             let third = try await ServerProcess(environment: environment(moto), in: folder)
-            defer { for server in [first, second, third] { server.send(SIGKILL) } }
+            defer { third.send(SIGKILL) }
             let start = try await FeedCrashTests.feedEnd(third)
 
             let seen = EventList()

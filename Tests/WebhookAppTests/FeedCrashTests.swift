@@ -49,6 +49,7 @@ import Glibc
         defer { folder.remove() }
         let environment = try await Self.environment(kind, in: folder)
         let server = try await ServerProcess(environment: environment, in: folder)
+        defer { server.send(SIGKILL) }
         let start = try await Self.feedEnd(server)
         let stream = FeedStreamClient(baseURL: server.baseURL, username: testCredentials.username, password: testCredentials.password)
         let seen = EventList()
