@@ -61,10 +61,10 @@ public struct FeedStreamClient: Sendable {
     }
 
     /// Follows the stream after `cursor` (`nil`: from now on), optionally of one order, calling
-    /// `onEvent` for each event until it returns `false`.
+    /// `onConnected` once the upgrade succeeded and `onEvent` for each event until it returns `false`.
     public func follow(
         after cursor: String?, orderID: String? = nil, logger: Logger = Logger(label: "feed-stream-client"),
-        onEvent: @escaping @Sendable (StreamedEvent) async -> Bool
+        onConnected: @escaping @Sendable () async -> Void = {}, onEvent: @escaping @Sendable (StreamedEvent) async -> Bool
     ) async throws -> Ending {
         var query: [String] = []
         if let cursor { query.append("after=" + Self.queryEncoded(cursor)) }
@@ -77,6 +77,7 @@ public struct FeedStreamClient: Sendable {
         let closeFrame = try await WebSocketClient.connect(
             url: url, configuration: .init(maxFrameSize: 8 * 1024 * 1024, additionalHeaders: headers), logger: logger
         ) { inbound, _, _ in
+            await onConnected()
             for try await message in inbound.messages(maxSize: 8 * 1024 * 1024) {
                 guard case .text(let text) = message, let event = StreamedEvent(frame: text) else { continue }
                 if await !onEvent(event) { return }

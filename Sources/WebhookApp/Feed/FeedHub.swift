@@ -69,6 +69,11 @@ actor FeedHub {
     private(set) var head: FeedPosition?
     private var subscribers: [SubscriberID: Subscriber] = [:]
     private var waiters: [SubscriberID: Waiter] = [:]
+    /// The waiting subscribers that follow every order.
+    private var waitingForAll: Set<SubscriberID> = []
+    /// The waiting subscribers that follow one order, by its id's bytes (ids that differ only
+    /// in Unicode normalization are different orders): a batch wakes only its orders' waiters.
+    private var waitingByOrder: [[UInt8]: Set<SubscriberID>] = [:]
     private var nextID = 0
     private var sequenceAtLastSweep: Int64 = 0
 
@@ -99,6 +104,8 @@ actor FeedHub {
         frameBytes = 0
         for (_, waiter) in waiters { waiter.continuation.resume(returning: .notInWindow) }
         waiters = [:]
+        waitingForAll = []
+        waitingByOrder = [:]
         for id in subscribers.keys { subscribers[id]?.isLive = false }
     }
 
@@ -139,18 +146,46 @@ actor FeedHub {
     /// in the batch.
     private func wakeWaiters(with batch: [FeedFrame]) {
         guard let head, !waiters.isEmpty, !batch.isEmpty else { return }
-        var woken: [(SubscriberID, Waiter, [FeedFrame])] = []
-        for (id, waiter) in waiters {
+        var candidates = waitingForAll
+        if !waitingByOrder.isEmpty {
+            for frame in batch {
+                if let ids = waitingByOrder[Array(frame.orderID.utf8)] { candidates.formUnion(ids) }
+            }
+        }
+        for id in candidates {
+            guard let waiter = waiters[id] else { continue }
             let matching = batch.filter { frame in
                 frame.position > waiter.after && (waiter.orderID.map { frame.orderID.hasSameUTF8(as: $0) } ?? true)
             }
-            if !matching.isEmpty { woken.append((id, waiter, matching)) }
-        }
-        for (id, waiter, matching) in woken {
-            waiters[id] = nil
+            guard !matching.isEmpty else { continue }
+            removeWaiter(id)
             subscribers[id]?.position = head
             waiter.continuation.resume(returning: .frames(matching, next: head))
         }
+    }
+
+    /// Registers a waiting subscriber, by the orders it follows.
+    private func addWaiter(_ id: SubscriberID, _ waiter: Waiter) {
+        waiters[id] = waiter
+        if let orderID = waiter.orderID {
+            waitingByOrder[Array(orderID.utf8), default: []].insert(id)
+        } else {
+            waitingForAll.insert(id)
+        }
+    }
+
+    /// Forgets a waiting subscriber; returns what it waited with.
+    @discardableResult
+    private func removeWaiter(_ id: SubscriberID) -> Waiter? {
+        guard let waiter = waiters.removeValue(forKey: id) else { return nil }
+        if let orderID = waiter.orderID {
+            let key = Array(orderID.utf8)
+            waitingByOrder[key]?.remove(id)
+            if waitingByOrder[key]?.isEmpty == true { waitingByOrder[key] = nil }
+        } else {
+            waitingForAll.remove(id)
+        }
+        return waiter
     }
 
     /// Every quarter of the allowed lag, and whenever the window let go of frames, finds the
@@ -182,7 +217,7 @@ actor FeedHub {
 
     /// Forgets a subscriber, releasing anything it waits for.
     func unsubscribe(_ id: SubscriberID) {
-        if let waiter = waiters.removeValue(forKey: id) { waiter.continuation.resume(throwing: CancellationError()) }
+        if let waiter = removeWaiter(id) { waiter.continuation.resume(throwing: CancellationError()) }
         subscribers.removeValue(forKey: id)?.watchdog?.resume()
     }
 
@@ -241,7 +276,7 @@ actor FeedHub {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
-                waiters[id] = Waiter(after: position, orderID: orderID, continuation: continuation)
+                addWaiter(id, Waiter(after: position, orderID: orderID, continuation: continuation))
             }
         } onCancel: {
             Task { await self.cancelWait(id) }
@@ -249,7 +284,7 @@ actor FeedHub {
     }
 
     private func cancelWait(_ id: SubscriberID) {
-        waiters.removeValue(forKey: id)?.continuation.resume(throwing: CancellationError())
+        removeWaiter(id)?.continuation.resume(throwing: CancellationError())
     }
 
     /// The index of the first frame after `position` (binary search: frames are in order).

@@ -7,6 +7,7 @@ import MessageStore
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import Synchronization
 
 /// The context of a request that asks to upgrade to a WebSocket. Such requests go through
 /// ``FeedStreamRoutes`` first; one it declines goes on to the service's router as any request.
@@ -15,12 +16,25 @@ struct StreamRequestContext: RequestContext, WebSocketRequestContext {
     let webSocket: WebSocketHandlerReference<Self>
     /// The peer's IP address, when the connection has one.
     let remoteAddress: String?
+    /// Where the stream starts, once the upgrade was accepted: shared by the copies of this
+    /// context that the upgrade check and the stream's handler get.
+    let start = StreamStart()
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
         remoteAddress = source.channel.remoteAddress?.ipAddress
     }
+}
+
+/// The position a stream starts after, taken before the upgrade is answered: a change stored
+/// once the client has its `101` (by the client itself, say) always comes after it.
+final class StreamStart: Sendable {
+    private let position = Mutex<FeedPosition?>(nil)
+
+    var value: FeedPosition? { position.withLock { $0 } }
+
+    func set(_ value: FeedPosition) { position.withLock { $0 = value } }
 }
 
 /// `GET /webhook/stream?after=&order_id=` as a WebSocket: replays the events after `after`
@@ -57,15 +71,22 @@ struct FeedStreamRoutes: Sendable {
         router.ws(RouterPath(Self.path)) { request, context in
             // Checked again: a lockout may have begun since (a declined upgrade here is a bare 400).
             guard auth.admits(request.headers, remoteAddress: context.remoteAddress),
-                (try? FeedQuery(request.uri, withoutAfter: .end, retention: retention)) != nil
+                let query = try? FeedQuery(request.uri, withoutAfter: .end, retention: retention)
             else { return .dontUpgrade }
+            // The end of the feed before the `101`, not after: nothing stored once the client
+            // knows it is subscribed can come before its start. A store that does not answer
+            // now is asked again by the stream's handler.
+            if let start = try? await query.position(in: store) { context.start.set(start) }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = try FeedQuery(context.request.uri, withoutAfter: .end, retention: retention)
             var logger = context.logger
             logger[metadataKey: "order_id"] = query.orderID.map { .string($0) }
+            logger[metadataKey: "client_address"] = context.requestContext.remoteAddress.map { .string($0) }
             let subscription = FeedSubscription(store: store, hub: hub, doorbell: doorbell, orderID: query.orderID, logger: logger)
-            try await subscription.run(from: query, inbound: inbound, outbound: outbound)
+            var start = context.requestContext.start.value
+            if start == nil { start = try await query.position(in: store) }
+            try await subscription.run(from: start, inbound: inbound, outbound: outbound)
         }
     }
 }
@@ -90,15 +111,16 @@ struct FeedSubscription: Sendable {
         case clientLeft, tooFarBehind
     }
 
-    func run(from query: FeedQuery, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let start = try await query.position(in: store) ?? FeedPosition(sequence: 0, time: 0)
+    /// Sends the events after `start` (the oldest kept when `nil`) until the client leaves or
+    /// falls too far behind.
+    func run(from start: FeedPosition?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let id = await hub.subscribe()
         doorbell.ring()
-        logger.info("Stream subscriber connected", metadata: ["after": .stringConvertible(start.sequence)])
+        logger.info("Stream subscriber connected", metadata: ["after": .stringConvertible(start?.sequence ?? 0)])
         let ending: Ending
         do {
             ending = try await withThrowingTaskGroup(of: Ending.self) { group in
-                group.addTask { try await send(id, from: start, to: outbound) }
+                group.addTask { try await send(id, from: start ?? FeedPosition(sequence: 0, time: 0), to: outbound) }
                 group.addTask {
                     await hub.untilTooFarBehind(id)
                     return .tooFarBehind
