@@ -42,7 +42,7 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
         reader: reader, doorbell: doorbell
     ).addRoutes(to: webhook)
     reader.addRoutes(to: webhook)
-    FeedController(store: store, retention: configuration.feed.retention).addRoutes(to: webhook)
+    FeedController(store: store, hub: hub, retention: configuration.feed.retention).addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).

@@ -287,13 +287,16 @@ struct DynamoDBFeedTests {
         // that change's, as it would not if numbers were allocated before the snapshot.
         let upstream = try #require(MotoServer.endpoint)
         try await FeedFixture.with { fixture in
-            try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactGetItems", containing: "ORDERED", for: .milliseconds(300))) { proxy in
+            // Held until the other change committed (30 s at most), so the order does not depend
+            // on how fast a busy machine is.
+            try await DelayingProxy.run(upstream: upstream, rule: DelayingProxy.holdFirst("TransactGetItems", containing: "ORDERED", for: .seconds(30))) { proxy in
                 try await fixture.withStore(endpoint: proxy.endpoint, operationTimeout: .seconds(60)) { slow in
                     try await fixture.withStore { direct in
                         #expect(try await direct.store(message("ORDERED", at: 1_000)) == .created)
                         async let slowOutcome = slow.store(message("ORDERED", at: 3_000))
                         try await untilHeld(proxy)
                         #expect(try await direct.store(message("ORDERED", at: 2_000)) == .updated)
+                        proxy.releaseHeld()
                         #expect(try await slowOutcome == .updated)
                         let events = try await direct.allFeedEvents().events
                         #expect(events.map(\.message.timestamp) == [1_000, 2_000, 3_000])

@@ -58,12 +58,17 @@ struct FeedQuery: Sendable {
         }
     }
 
-    /// The position to read after: `nil` for the oldest event kept.
-    func position(in store: any MessageStore) async throws -> FeedPosition? {
+    /// The position to read after: `nil` for the oldest event kept. The end is the hub's
+    /// while it follows the feed (everything up to it is settled, and asking the store costs
+    /// more: on DynamoDB, a read of its newest slots), else the store's.
+    func position(in store: any MessageStore, hub: FeedHub) async throws -> FeedPosition? {
         switch start {
-        case .oldest: nil
-        case .end: try await store.feedEnd()
-        case .after(let position): position
+        case .oldest: return nil
+        case .end:
+            // Taken now: whatever comes after it is stored from about now on.
+            if let head = await hub.head { return FeedPosition(sequence: head.sequence, time: UnixTime.nowMilliseconds()) }
+            return try await store.feedEnd()
+        case .after(let position): return position
         }
     }
 }

@@ -76,7 +76,7 @@ struct FeedStreamRoutes: Sendable {
             // The end of the feed before the `101`, not after: nothing stored once the client
             // knows it is subscribed can come before its start. A store that does not answer
             // now is asked again by the stream's handler.
-            if let start = try? await query.position(in: store) { context.start.set(start) }
+            if let start = try? await query.position(in: store, hub: hub) { context.start.set(start) }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = try FeedQuery(context.request.uri, withoutAfter: .end, retention: retention)
@@ -85,7 +85,7 @@ struct FeedStreamRoutes: Sendable {
             logger[metadataKey: "client_address"] = context.requestContext.remoteAddress.map { .string($0) }
             let subscription = FeedSubscription(store: store, hub: hub, doorbell: doorbell, orderID: query.orderID, logger: logger)
             var start = context.requestContext.start.value
-            if start == nil { start = try await query.position(in: store) }
+            if start == nil { start = try await query.position(in: store, hub: hub) }
             try await subscription.run(from: start, inbound: inbound, outbound: outbound)
         }
     }

@@ -7,6 +7,7 @@ import MessageStore
 /// authentication and checks as every route).
 struct FeedController: Sendable {
     let store: any MessageStore
+    let hub: FeedHub
     let retention: FeedRetention
 
     func addRoutes(to group: RouterGroup<WebhookRequestContext>) {
@@ -18,7 +19,7 @@ struct FeedController: Sendable {
     @Sendable func feed(request: Request, context: WebhookRequestContext) async throws -> FeedPageResponse {
         let query = try FeedQuery(request.uri, withoutAfter: .oldest, retention: retention)
         do {
-            let page = try await store.feed(after: try await query.position(in: store), orderID: query.orderID, limit: query.limit)
+            let page = try await store.feed(after: try await query.position(in: store, hub: hub), orderID: query.orderID, limit: query.limit)
             return FeedPageResponse(page: page)
         } catch is FeedPositionExpired {
             throw WebhookError.cursorExpired
