@@ -8,7 +8,7 @@ Usage: python3 bench/feed_idle_connections.py BINARY N http|ws [NAME=VALUE ...]
 import asyncio, sys, time, tempfile, os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as common, feed_bench as fb
-binary, count, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+binary, count, mode = os.path.abspath(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 fb.raise_open_files()
 workdir = tempfile.mkdtemp(prefix="qualia-idle-")
 extra = dict(a.split("=", 1) for a in sys.argv[4:])

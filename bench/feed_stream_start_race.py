@@ -11,7 +11,7 @@ Usage: python3 bench/feed_stream_start_race.py BINARY ROUNDS [after]
 import asyncio, os, sys, time, json, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as common, feed_bench as fb
-binary = sys.argv[1]; rounds = int(sys.argv[2])
+binary = os.path.abspath(sys.argv[1]); rounds = int(sys.argv[2])
 workdir = tempfile.mkdtemp(prefix="qualia-race-")
 server = common.Server(binary, workdir, common.store_environment("sqlite", workdir, None))
 missed = 0
