@@ -3,14 +3,14 @@
 -- Request n of thread t goes to order (n * threads + t) mod orders, so each order gets the
 -- same share. Prints one JSON summary line.
 -- Arguments (after --): run id (the orders are QO-FEED-<run id>-<k>), base64 of
--- "user:password", how many orders.
-local threads = {}
+-- "user:password", how many orders, how many threads wrk runs (-t).
+-- (wrk starts each thread as soon as its setup returns, so a thread's values may be set only
+-- in its own setup: the thread count comes as an argument.)
+local threads = 0
 
 function setup(thread)
-    thread:set("thread_number", #threads)
-    thread:set("thread_count", 0)
-    table.insert(threads, thread)
-    for _, t in ipairs(threads) do t:set("thread_count", #threads) end
+    thread:set("thread_number", threads)
+    threads = threads + 1
 end
 
 function init(args)
@@ -20,6 +20,7 @@ function init(args)
         ["Authorization"] = "Basic " .. args[2],
     }
     orders = tonumber(args[3])
+    thread_count = tonumber(args[4])
     counter = 0
 end
 
