@@ -33,6 +33,11 @@ pays its own wake-ups), it runs GET /health and a SQLite POST paced to the rate 
 run reached (bench/pace.lua), so the three figures differ only by what a request does. With --perf-data FILE it then records a profile of one more run at 8
 connections (perf record -e cpu-clock -g), kept apart from the measured runs.
 
+With --feed it measures instead the change feed and the live stream (issue 12): subscribers'
+POST-to-event latency and their cost to POST throughput, 10,000 idle subscribers' memory,
+pages of 1,000 events over a feed of 1,000,000, and (DynamoDB on moto) the latency from one
+instance to another; see bench/feed_bench.py.
+
 With --reader it measures instead the reader's side on SQLite at 32 connections: it fills,
 through the API, one order with 10,000 messages and 100,000 orders with one message each, then
 runs GET /health, the first and the 100th 100-message page of the large order, PATCHes of
@@ -44,6 +49,7 @@ Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connecti
        bench/run --auth-failures
        bench/run --dynamodb-cpu [--duration S] [--perf-data FILE]
        bench/run --reader [--duration S] [--smoke]
+       bench/run --feed [--smoke] [--feed-scenarios live,idle,read,dynamodb] [--duration S]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -65,6 +71,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+import feed_bench
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
@@ -449,6 +457,7 @@ def main():
                         help="measure the reader's side on SQLite: pages, PATCH, the orders list, a conversation page, POST")
     parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections here")
     parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
+    feed_bench.add_arguments(parser)
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -459,6 +468,10 @@ def main():
     stores = args.stores.split(",")
     if args.listing_memory:
         return listing_memory_main(args, stores)
+    if args.feed:
+        if args.smoke:
+            args.feed_connections = 8
+        return feed_bench.feed_main(args, stores)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
