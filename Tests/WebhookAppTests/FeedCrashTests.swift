@@ -18,17 +18,18 @@ import Glibc
 /// stream when the server was killed resumes from its last cursor after the restart and gets
 /// every change that was acknowledged, on each store.
 @Suite(.serialized) struct FeedCrashTests {
-    /// The server's environment for a fresh store of `kind`.
-    static func environment(_ kind: StoreUnderTest, in folder: TemporaryDirectory) async throws -> [String: String] {
+    /// The server's environment for a fresh store of `kind`; on DynamoDB, a table on `moto`.
+    static func environment(_ kind: StoreUnderTest, in folder: TemporaryDirectory, moto: MotoProcess?) async throws -> [String: String] {
         switch kind {
         case .sqlite:
             return ["SQLITE_PATH": folder.path("messages.sqlite"), "LOG_LEVEL": "warning"]
         case .dynamodb:
-            let client = try MotoServer.makeClient()
+            let endpoint = try #require(moto?.endpoint)
+            let client = try DynamoDBTestClient.make(endpoint: endpoint)
             let table = try await MotoServer.createTable(client: client)
             try await client.shutdown()
             return [
-                "STORE": "dynamodb", "DYNAMODB_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": try #require(MotoServer.endpoint),
+                "STORE": "dynamodb", "DYNAMODB_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
                 "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true", "LOG_LEVEL": "warning",
             ]
         }
@@ -47,7 +48,13 @@ import Glibc
     func aSubscriberResumingAfterSIGKILLGetsEveryAcknowledgedChange(_ kind: StoreUnderTest) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let environment = try await Self.environment(kind, in: folder)
+        // On DynamoDB a moto of its own: the load here would starve the suite's other tests of
+        // the shared one, and be starved by them.
+        let moto = kind == .dynamodb ? try MotoProcess() : nil
+        try await moto?.start()
+        defer { moto?.stop() }
+        let environment = try await Self.environment(kind, in: folder, moto: moto)
+        let (enough, postTimeout): (Int, TimeAmount) = kind == .sqlite ? (40, .seconds(2)) : (20, .seconds(10))
         let server = try await ServerProcess(environment: environment, in: folder)
         defer { server.send(SIGKILL) }
         let start = try await Self.feedEnd(server)
@@ -70,7 +77,7 @@ import Glibc
                     while ContinuousClock.now - loadStarted < .seconds(20) {
                         sequence += 1
                         let payload = ResilienceTests.payload(order: "QO-FEEDCRASH-\(worker)", id: "MSG-\(sequence)", text: "w\(worker) #\(sequence)")
-                        guard let response = try? await ResilienceTests.post(payload, to: server.baseURL) else { return }
+                        guard let response = try? await ResilienceTests.post(payload, to: server.baseURL, timeout: postTimeout) else { return }
                         _ = try? await response.body.collect(upTo: 1 << 20)
                         if response.status == .ok { acknowledged.record("QO-FEEDCRASH-\(worker)/MSG-\(sequence)", "") }
                     }
@@ -78,7 +85,7 @@ import Glibc
             }
             group.addTask {
                 try await Task.sleep(for: .milliseconds(300))
-                while acknowledged.count < 40 && ContinuousClock.now - loadStarted < .seconds(15) {
+                while acknowledged.count < enough && ContinuousClock.now - loadStarted < .seconds(15) {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 server.send(SIGKILL)
@@ -87,7 +94,7 @@ import Glibc
         }
         #expect(try await server.waitForExit(timeout: .seconds(10))?.reason == .uncaughtSignal)
         let sent = Set(acknowledged.all.keys)
-        try #require(sent.count >= 20, "the load must have been running when the server was killed (\(sent.count) acknowledged)")
+        try #require(sent.count >= enough / 2, "the load must have been running when the server was killed (\(sent.count) acknowledged)")
 
         let restarted = try await ServerProcess(environment: environment, in: folder)
         defer { restarted.send(SIGKILL) }
