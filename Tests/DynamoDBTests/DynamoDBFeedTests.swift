@@ -408,7 +408,10 @@ struct DynamoDBFeedTests {
         #expect(try await client.describeTable(table).globalSecondaryIndex(named: "orders-by-activity")?.indexStatus == .active)
         #expect(try await SummariesMarker.isPresent(in: table, client: client))
 
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: try MotoServer.makeClient(), logger: Logger(label: "test"))
+        let store = DynamoDBMessageStore(
+            configuration: .init(tableName: table, operationTimeout: MotoServer.operationTimeout), client: try MotoServer.makeClient(),
+            logger: Logger(label: "test")
+        )
         do {
             #expect(try await store.orders(after: nil, limit: 10, unreadOnly: false).items.map(\.messageCount).sorted() == [1, 2])
             #expect(try await store.feed(after: nil, orderID: nil, limit: 10).events.isEmpty, "the earlier release's writes are no events")

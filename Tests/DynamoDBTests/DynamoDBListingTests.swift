@@ -18,7 +18,8 @@ struct DynamoDBListingTests {
         let client = try MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
         let store = DynamoDBMessageStore(
-            configuration: .init(tableName: table, queryPageSize: 4), client: try MotoServer.makeClient(), logger: Logger(label: "test")
+            configuration: .init(tableName: table, queryPageSize: 4, operationTimeout: MotoServer.operationTimeout), client: try MotoServer.makeClient(),
+            logger: Logger(label: "test")
         )
         do {
             for n in 0..<12 { _ = try await store.store(sampleMessage(id: String(format: "MSG-%03d", n * 2))) }

@@ -98,7 +98,9 @@ struct DynamoDBMessageStoreTests {
     @Test func itemsHaveTheSpecsAttributesAndTypes() async throws {
         let client = try MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table), client: client, logger: Logger(label: "test"))
+        let store = DynamoDBMessageStore(
+            configuration: .init(tableName: table, operationTimeout: MotoServer.operationTimeout), client: client, logger: Logger(label: "test")
+        )
         _ = try await store.store(sampleMessage())
         let items = try await client.queryAll(QueryInput(
             tableName: table, keyConditionExpression: "PK = :pk", expressionAttributeValues: [":pk": .string("MESSAGE#QO-123456")]
@@ -127,7 +129,10 @@ struct DynamoDBMessageStoreTests {
     @Test func ordersLargerThanOneQueryPageComeBackWhole() async throws {
         let client = try MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
-        let store = DynamoDBMessageStore(configuration: .init(tableName: table, queryPageSize: 4), client: client, logger: Logger(label: "test"))
+        let store = DynamoDBMessageStore(
+            configuration: .init(tableName: table, queryPageSize: 4, operationTimeout: MotoServer.operationTimeout), client: client,
+            logger: Logger(label: "test")
+        )
         let messages = (0..<23).map { sampleMessage(id: String(format: "MSG-%03d", $0), type: $0.isMultiple(of: 3) ? .sent : .received) }
         for message in messages.shuffled() { _ = try await store.store(message) }
 

@@ -185,7 +185,7 @@ struct ReaderFixture: Sendable {
     ///   writes on one order give more (see `StoreUnderTest.Options.racing`).
     static func with(
         instances: Int = 1, queryPageSize: Int? = nil,
-        operationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout,
+        operationTimeout: Duration = MotoServer.operationTimeout,
         _ body: (ReaderFixture) async throws -> Void
     ) async throws {
         let client = try MotoServer.makeClient()
@@ -545,7 +545,8 @@ struct DynamoDBMigrationAndRaceTests {
         do {
             let table = try await previousReleaseTable(client: client, messages: messages)
             let opened = DynamoDBMessageStore(
-                configuration: .init(tableName: table, queryPageSize: queryPageSize), client: try MotoServer.makeClient(), logger: Logger(label: "test")
+                configuration: .init(tableName: table, queryPageSize: queryPageSize, operationTimeout: MotoServer.operationTimeout),
+                client: try MotoServer.makeClient(), logger: Logger(label: "test")
             )
             store = opened
             try await body(client, table, opened)

@@ -53,6 +53,12 @@ public enum MotoServer {
         if case .missing = source { isCI } else { true }
     }
 
+    /// How long one store operation may take against the suite's shared moto: it answers slowly
+    /// when the whole suite runs at once on a busy machine (a `TransactWriteItems` walks the
+    /// table), and its speed is not what these tests check. Tests of the deadline itself set
+    /// their own, against endpoints of their own.
+    public static let operationTimeout: Duration = .seconds(20)
+
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
         "DynamoDB tests skipped: moto is not installed (python3 cannot import moto.server; pip install 'moto[server]'), and DYNAMODB_TEST_ENDPOINT names no running server."

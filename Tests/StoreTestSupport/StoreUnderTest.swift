@@ -23,7 +23,7 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         public var dynamoDBQueryPageSize: Int?
         /// How much a SQLite listing reads at a time.
         public var sqliteListingChunkLimits: ListingChunkLimits
-        /// How long one DynamoDB store operation may take in all (the store's default: 5 s).
+        /// How long one DynamoDB store operation may take in all (``MotoServer/operationTimeout``).
         public var dynamoDBOperationTimeout: Duration
         /// How long the change feed keeps events.
         public var feedRetention: FeedRetention
@@ -34,7 +34,7 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         /// Creates options; the defaults are the stores' own.
         public init(
             dynamoDBQueryPageSize: Int? = nil, sqliteListingChunkLimits: ListingChunkLimits = ListingChunkLimits(),
-            dynamoDBOperationTimeout: Duration = DynamoDBMessageStore.Configuration.defaultOperationTimeout,
+            dynamoDBOperationTimeout: Duration = MotoServer.operationTimeout,
             feedRetention: FeedRetention = .default, dynamoDBEndpoint: String? = nil
         ) {
             self.feedRetention = feedRetention
