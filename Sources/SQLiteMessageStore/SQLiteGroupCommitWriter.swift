@@ -1,4 +1,3 @@
-import Foundation
 import MessageStore
 import NIOPosix
 import Synchronization
@@ -183,7 +182,7 @@ final class SQLiteGroupCommitWriter: Sendable {
             var outcomes: [SQLiteWrite.Answer] = []
             outcomes.reserveCapacity(writes.count)
             // One time for the whole transaction: its events are stored together.
-            let time = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+            let time = SQLiteMessageStore.nowMilliseconds()
             for write in writes {
                 do {
                     outcomes.append(try write.write.apply(at: time, on: connection))

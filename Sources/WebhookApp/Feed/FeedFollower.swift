@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import MessageStore
 import ServiceLifecycle
@@ -67,7 +66,7 @@ struct FeedFollower: Service {
                     } catch is FeedPositionExpired {
                         // Only a position idle for the whole retention gets here: nothing was
                         // stored after it, so it stands, taken afresh.
-                        position = FeedPosition(sequence: current.sequence, time: Self.now())
+                        position = FeedPosition(sequence: current.sequence, time: UnixTime.nowMilliseconds())
                         continue
                     }
                     await hub.append(page.events.map(\.frame), next: page.next)
@@ -90,6 +89,4 @@ struct FeedFollower: Service {
             }
         }
     }
-
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }

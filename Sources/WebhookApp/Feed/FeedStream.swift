@@ -84,9 +84,10 @@ struct FeedStreamRoutes: Sendable {
             logger[metadataKey: "order_id"] = query.orderID.map { .string($0) }
             logger[metadataKey: "client_address"] = context.requestContext.remoteAddress.map { .string($0) }
             let subscription = FeedSubscription(store: store, hub: hub, doorbell: doorbell, orderID: query.orderID, logger: logger)
+            // A stream starts after a cursor or at the end, never at the oldest event kept.
             var start = context.requestContext.start.value
             if start == nil { start = try await query.position(in: store, hub: hub) }
-            try await subscription.run(from: start, inbound: inbound, outbound: outbound)
+            try await subscription.run(from: start ?? FeedPosition(sequence: 0, time: 0), inbound: inbound, outbound: outbound)
         }
     }
 }
@@ -111,16 +112,15 @@ struct FeedSubscription: Sendable {
         case clientLeft, tooFarBehind
     }
 
-    /// Sends the events after `start` (the oldest kept when `nil`) until the client leaves or
-    /// falls too far behind.
-    func run(from start: FeedPosition?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    /// Sends the events after `start` until the client leaves or falls too far behind.
+    func run(from start: FeedPosition, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let id = await hub.subscribe()
         doorbell.ring()
-        logger.info("Stream subscriber connected", metadata: ["after": .stringConvertible(start?.sequence ?? 0)])
+        logger.info("Stream subscriber connected", metadata: ["after": .stringConvertible(start.sequence)])
         let ending: Ending
         do {
             ending = try await withThrowingTaskGroup(of: Ending.self) { group in
-                group.addTask { try await send(id, from: start ?? FeedPosition(sequence: 0, time: 0), to: outbound) }
+                group.addTask { try await send(id, from: start, to: outbound) }
                 group.addTask {
                     await hub.untilTooFarBehind(id)
                     return .tooFarBehind

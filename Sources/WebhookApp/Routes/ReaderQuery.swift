@@ -51,12 +51,20 @@ struct ReaderQuery {
     /// `limit`, a whole number from 1 to ``largestLimit``, or `defaultLimit` when absent.
     mutating func limit(default defaultLimit: Int?) -> Int? {
         guard let text = value("limit") else { return defaultLimit }
-        guard let limit = Int(text), (1...Self.largestLimit).contains(limit) else {
-            problems.append(FieldError(field: "limit", message: "must be a whole number from 1 to \(Self.largestLimit)"))
+        guard let limit = Self.parseLimit(text) else {
+            problems.append(Self.limitProblem)
             return defaultLimit
         }
         return limit
     }
+
+    /// A `limit` parameter's value when it is a whole number from 1 to ``largestLimit``.
+    static func parseLimit(_ text: some StringProtocol) -> Int? {
+        Int(text).flatMap { (1...largestLimit).contains($0) ? $0 : nil }
+    }
+
+    /// What a `limit` that ``parseLimit(_:)`` refuses is answered.
+    static let limitProblem = FieldError(field: "limit", message: "must be a whole number from 1 to \(largestLimit)")
 
     /// A `true`/`false` flag, `false` when absent.
     mutating func flag(_ name: String) -> Bool {
