@@ -11,7 +11,8 @@
 ///   step as every write that changes it, so the counts never drift;
 /// - record every change it stores (a `created` or `updated` delivery, a reader's `read`
 ///   change) as one ``FeedEvent`` in the same atomic step, and none for a `duplicate` or
-///   `stale` delivery or a `read` statement that changed nothing (see ``feed(after:orderID:limit:)``).
+///   `stale` delivery or a `read` statement that changed nothing (see ``feed(after:orderID:limit:)``);
+/// - find every stored message by its text (see ``search(_:)``).
 public protocol MessageStore: Sendable {
     /// Stores a version of a message, unless the store already holds one at least as new.
     /// - Returns: what happened; in every case the stored item is the newest version.
@@ -93,6 +94,19 @@ public protocol MessageStore: Sendable {
     /// this process's own writes are announced at once (see the live stream), so this bounds
     /// how late the others' are seen.
     var feedPollInterval: Duration { get }
+
+    /// One page of search results (see ``SearchRequest``): the messages that match the query
+    /// and its filters as they are stored now (an `updated` message by its new text only),
+    /// newest first (see ``SearchPosition``), after the request's position. A message is found
+    /// as soon as the write that stored it returned.
+    ///
+    /// Following the pages returns every result exactly once, whatever is written meanwhile,
+    /// save the messages changed after the first page was read (each is found by its newest
+    /// version, in that version's place). Every store decides by ``SearchRequest/accepts(_:)``,
+    /// so that the same request on the same messages gives the same results on every store.
+    /// - Throws: ``SearchWindowRequired`` when the store cannot run the search without an order
+    ///   or a narrower window; ``MessageStoreError`` when the store could not be read.
+    func search(_ request: SearchRequest) async throws -> Page<StoredMessage, SearchPosition>
 
     /// Checks that the store answers, for readiness probes.
     /// - Throws: ``MessageStoreError`` when it does not.

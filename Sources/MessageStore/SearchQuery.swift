@@ -10,9 +10,14 @@
 /// - Every term must match. Terms of one or two characters are matched too, but a query needs
 ///   one of at least ``minimumIndexedTermLength`` characters: that is what an index of
 ///   three-character sequences (SQLite's trigram tokenizer) can look up.
+/// - Text is compared Unicode scalar by Unicode scalar, each lowercased on its own (see
+///   ``fold(_:)``), as SQLite's trigram tokenizer folds it: `é` written as one scalar and as
+///   `e` plus a combining accent are different text, as they are different bytes.
 public struct SearchQuery: Sendable, Hashable {
     /// The terms, in the order typed, each once (compared ignoring case), ends trimmed.
-    public private(set) var terms: [String]
+    public let terms: [String]
+    /// The terms as they are compared (``fold(_:)``), in the same order.
+    public let foldedTerms: [[Unicode.Scalar]]
 
     /// The most characters a query may have.
     public static let maximumCharacters = 256
@@ -45,14 +50,17 @@ public struct SearchQuery: Sendable, Hashable {
     public init(parsing text: String) throws(Problem) {
         guard text.count <= Self.maximumCharacters else { throw .tooLong }
         var terms: [String] = []
-        var seen: Set<String> = []
+        var folded: [[Unicode.Scalar]] = []
+        var seen: Set<[Unicode.Scalar]> = []
         var current = ""
         var inPhrase = false
         func finish() {
             let term = current.trimmingWhiteSpace()
             current = ""
-            guard !term.isEmpty, seen.insert(Self.folded(term)).inserted else { return }
+            let foldedTerm = Self.fold(term)
+            guard !term.isEmpty, seen.insert(foldedTerm).inserted else { return }
             terms.append(term)
+            folded.append(foldedTerm)
         }
         for character in text {
             if character == "\"" {
@@ -69,21 +77,69 @@ public struct SearchQuery: Sendable, Hashable {
         finish()
         guard !terms.isEmpty else { throw .empty }
         guard terms.count <= Self.maximumTerms else { throw .tooManyTerms }
-        guard terms.contains(where: { $0.count >= Self.minimumIndexedTermLength }) else { throw .noTermLongEnough }
+        guard folded.contains(where: { $0.count >= Self.minimumIndexedTermLength }) else { throw .noTermLongEnough }
         self.terms = terms
+        self.foldedTerms = folded
+    }
+
+    /// The terms that an index of three-scalar sequences can look up: those of at least
+    /// ``minimumIndexedTermLength`` scalars (every query has one).
+    public var indexedTerms: [String] {
+        zip(terms, foldedTerms).filter { $0.1.count >= Self.minimumIndexedTermLength }.map(\.0)
     }
 
     /// Whether every term is in one of `fields`, ignoring case.
     public func matches(_ fields: [String]) -> Bool {
-        let folded = fields.map(Self.folded)
-        return terms.allSatisfy { term in
-            let needle = Self.folded(term)
-            return folded.contains { $0.contains(needle) }
-        }
+        let folded = fields.map(Self.fold)
+        return foldedTerms.allSatisfy { term in folded.contains { $0.firstRange(of: term) != nil } }
     }
 
-    /// Text as it is compared: lowercased, character by character.
-    public static func folded(_ text: String) -> String { text.lowercased() }
+    /// Whether every term is in one of the message's searched fields (``searchedFields(of:)``).
+    public func matches(_ message: StoredMessage) -> Bool {
+        matches(Self.searchedFields(of: message).map(\.text))
+    }
+
+    /// The fields a search looks in, in the order a snippet prefers them: the text, the
+    /// sender's name, the order number, then each attachment's name.
+    public static func searchedFields(of message: StoredMessage) -> [(field: SearchSnippet.Field, text: String)] {
+        var fields: [(SearchSnippet.Field, String)] = [(.text, message.text), (.fromName, message.fromName)]
+        if let orderNumber = message.orderNumber { fields.append((.orderNumber, orderNumber)) }
+        for attachment in message.attachments ?? [] { fields.append((.attachmentName, attachment.name)) }
+        return fields
+    }
+
+    /// Text as it is compared: its Unicode scalars, each replaced by its lowercase when that is
+    /// one scalar (so that positions in the folded text are positions in the text). SQLite's
+    /// trigram tokenizer folds the same way, scalar by scalar.
+    public static func fold(_ text: some StringProtocol) -> [Unicode.Scalar] {
+        text.unicodeScalars.map(fold)
+    }
+
+    /// One scalar as it is compared: its lowercase when that is one scalar, else itself.
+    public static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        if scalar.isASCII {
+            return (0x41...0x5A).contains(scalar.value) ? Unicode.Scalar(scalar.value + 0x20)! : scalar
+        }
+        let lowercase = scalar.properties.lowercaseMapping.unicodeScalars
+        return lowercase.count == 1 ? lowercase.first! : scalar
+    }
+}
+
+extension Array where Element == Unicode.Scalar {
+    /// Where `needle` first occurs at or after `start`, or `nil`.
+    func firstRange(of needle: [Unicode.Scalar], from start: Int = 0) -> Range<Int>? {
+        guard !needle.isEmpty, needle.count <= count - start else { return needle.isEmpty ? start..<start : nil }
+        let first = needle[0]
+        var index = start
+        let last = count - needle.count
+        while index <= last {
+            if self[index] == first && self[index..<(index + needle.count)].elementsEqual(needle) {
+                return index..<(index + needle.count)
+            }
+            index += 1
+        }
+        return nil
+    }
 }
 
 extension Character {

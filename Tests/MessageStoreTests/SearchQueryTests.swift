@@ -54,7 +54,7 @@ import Testing
                 let query = try SearchQuery(parsing: text)
                 #expect(!query.terms.isEmpty && query.terms.count <= SearchQuery.maximumTerms, "\(text.debugDescription)")
                 #expect(query.terms.allSatisfy { !$0.isEmpty && $0.first?.isWhitespace == false && $0.last?.isWhitespace == false })
-                #expect(query.terms.contains { $0.count >= SearchQuery.minimumIndexedTermLength })
+                #expect(query.foldedTerms.contains { $0.count >= SearchQuery.minimumIndexedTermLength })
                 #expect(query.terms.allSatisfy { !$0.contains("\"") }, "a quote is never part of a term")
             } catch {
                 // Refused with a reason; that is one of the allowed answers.

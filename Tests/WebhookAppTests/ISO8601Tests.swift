@@ -1,4 +1,5 @@
 import Foundation
+import MessageStore
 import Testing
 
 @testable import WebhookApp

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Logging
+import MessageStore
 import Synchronization
 
 #if canImport(Glibc)

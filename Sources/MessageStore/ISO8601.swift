@@ -139,7 +139,7 @@ private struct DigitReader {
 
 extension Int64 {
     /// Quotient and remainder rounded toward negative infinity, so times before 1970 work.
-    fileprivate func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         let quotient = (self >= 0 ? self : self - divisor + 1) / divisor
         return (quotient, self - quotient * divisor)
     }
