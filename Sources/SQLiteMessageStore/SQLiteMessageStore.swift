@@ -187,7 +187,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     /// The number of items to read for a page of `limit`: at least one (a page of none could
     /// never say where the next starts), at most ``largestPage``.
-    private static func pageLimit(_ limit: Int) throws -> Int {
+    static func pageLimit(_ limit: Int) throws -> Int {
         guard limit > 0 else { throw MessageStoreError.failed("a page's limit must be at least 1 (it was \(limit))") }
         return min(limit, largestPage)
     }
@@ -411,6 +411,7 @@ public final class SQLiteMessageStore: MessageStore {
             try SQLiteRows.migrate(on: connection)
             let filledSummaries = try SQLiteReaderSchema.install(on: connection)
             try connection.execute(SQLiteFeed.schemaSQL)
+            try SQLiteSearchIndex.install(on: connection)
             try connection.execute("COMMIT")
             return filledSummaries
         } catch {
