@@ -43,6 +43,7 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     ).addRoutes(to: webhook)
     reader.addRoutes(to: webhook)
     FeedController(store: store, hub: hub, retention: configuration.feed.retention).addRoutes(to: webhook)
+    SearchController(store: store).addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).

@@ -16,7 +16,7 @@ import MessageStore
 struct ReaderCursor: Sendable, Equatable {
     /// Which listing a cursor belongs to.
     enum Listing: String, Sendable {
-        case messages, orders, conversation, feed
+        case messages, orders, conversation, feed, search
     }
 
     var listing: Listing
@@ -141,5 +141,28 @@ extension ReaderCursor {
             throw WebhookError.invalidCursor
         }
         return FeedPosition(sequence: sequence, time: time)
+    }
+}
+
+extension ReaderCursor {
+    /// The cursor after `position` in search results (of one order and type, when filtered).
+    /// It carries the store's resume hint when there is one.
+    static func search(orderID: String?, type: MessageType?, after position: SearchPosition) -> ReaderCursor {
+        var after = [position.storedAt, position.orderID, position.sortKey]
+        if let hint = position.resumeHint { after.append(String(hint)) }
+        return ReaderCursor(listing: .search, orderID: orderID, filter: type?.rawValue, after: after)
+    }
+
+    /// The place in search results a search cursor continues after.
+    func searchPosition() throws -> SearchPosition {
+        guard after.count == 3 || after.count == 4, SearchPosition.seconds(ofStoredAt: after[0]) != nil,
+            MessageType.allCases.contains(where: { after[2].hasUTF8Prefix(StoredMessage.sortKeyPrefix(for: $0)) })
+        else { throw WebhookError.invalidCursor }
+        var hint: Int64?
+        if after.count == 4 {
+            guard let value = Int64(after[3]), value >= 0 else { throw WebhookError.invalidCursor }
+            hint = value
+        }
+        return SearchPosition(storedAt: after[0], orderID: after[1], sortKey: after[2], resumeHint: hint)
     }
 }

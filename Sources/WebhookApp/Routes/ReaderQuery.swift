@@ -85,6 +85,11 @@ struct ReaderQuery {
         return text
     }
 
+    /// Records a problem that a route found by its own rules.
+    mutating func add(_ problem: FieldError) {
+        problems.append(problem)
+    }
+
     /// Throws `400 validation_failed` naming every problem found, if any.
     func requireValid() throws {
         guard problems.isEmpty else { throw WebhookError.validationFailed(problems) }
