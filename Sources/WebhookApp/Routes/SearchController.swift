@@ -88,7 +88,9 @@ struct SearchController: Sendable {
             }
             return .some(milliseconds / 1000)
         }
-        guard let start = second(from, field: "from"), let end = second(to, field: "to") else { return nil }
+        let start = second(from, field: "from")
+        let end = second(to, field: "to")
+        guard let start, let end else { return nil }
         let window = SearchWindow(from: start ?? 0, to: end ?? UnixTime.nowMilliseconds() / 1000)
         guard window.from <= window.to else {
             query.add(FieldError(field: "from", message: "must not be after to"))
