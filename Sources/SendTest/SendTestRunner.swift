@@ -57,15 +57,16 @@ public struct SendTestRunner: Sendable {
         public var feedCursorBeforeRun: String?
     }
 
-    /// Runs the ten steps in order, calling `report` after each.
+    /// Runs the eleven steps in order, calling `report` after each.
     /// - Returns: every step; the run passed when all of them did.
     public func run(report: (Step) -> Void = { _ in }) async -> [Step] {
         await runAll(report: report).steps
     }
 
-    /// Runs the ten steps in order, calling `report` after each.
+    /// Runs the eleven steps in order, calling `report` after each.
     public func runAll(report: (Step) -> Void = { _ in }) async -> Run {
-        let now = ISO8601DateFormatter().string(from: Date())
+        let started = Date()
+        let now = ISO8601DateFormatter().string(from: started)
         let received = samplePayload(messageID: "MSG-001", type: .received, text: "Message content here", date: now, withAttachment: true)
         let sent = samplePayload(messageID: "MSG-002", type: .sent, text: "Reply from our system", date: now, withAttachment: false)
         let encodedOrder = orderID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? orderID
@@ -85,6 +86,7 @@ public struct SendTestRunner: Sendable {
             path: "/webhook/messages/\(encodedOrder)?message_type=message.received",
             expected: [.received: "MSG-001"]
         ))
+        record(await search(title: "Find the received message by searching its text", since: started.addingTimeInterval(-60)))
         record(await findOrder(title: "Find the order in the orders list"))
         let messagePath = "/webhook/messages/\(encodedOrder)/\(MessageType.received.rawValue)/MSG-001"
         record(await readMessage(title: "Fetch the received message", method: .GET, path: messagePath, body: nil, expectRead: false))
@@ -197,6 +199,35 @@ public struct SendTestRunner: Sendable {
             step.failure = "the response is another message"
         } else if item[StoredMessage.Attribute.read.rawValue] != .bool(expectRead) {
             step.failure = "expected read to be \(expectRead)"
+        }
+        return step
+    }
+
+    /// Searches every order for the received message's text, stored since `since` (the window
+    /// the DynamoDB store needs), and expects this run's message among the newest results,
+    /// with its match marked in the snippet.
+    private func search(title: String, since: Date) async -> Step {
+        let from = ISO8601DateFormatter().string(from: since).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let query = "\"Message content here\"".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        var step = await send(title: title, method: .GET, path: "/webhook/search?q=\(query)&from=\(from)&limit=100", body: nil)
+        guard step.failure == nil else { return step }
+        guard case .object(let page)? = try? JSONValue.parse(step.body.utf8), case .array(let results)? = page["results"] else {
+            step.failure = "the response is not a page of search results"
+            return step
+        }
+        let ours = results.first { result in
+            guard case .object(let fields) = result else { return false }
+            return fields["order_id"]?.stringValue == orderID && fields["message_id"]?.stringValue == "MSG-001"
+        }
+        guard case .object(let result)? = ours else {
+            step.failure = "the received message is not among the \(results.count) newest results"
+            return step
+        }
+        guard case .object(let snippet)? = result["snippet"], case .array(let parts)? = snippet["parts"],
+            parts.contains(where: { if case .object(let part) = $0, case .bool(true)? = part["match"] { true } else { false } })
+        else {
+            step.failure = "the result's snippet marks no match"
+            return step
         }
         return step
     }

@@ -22,7 +22,7 @@ import Glibc
             let port = try #require(client.port)
             let runner = SendTestRunner(baseURL: "http://127.0.0.1:\(port)", username: testCredentials.username, password: testCredentials.password)
             let steps = await runner.run()
-            #expect(steps.count == 10)
+            #expect(steps.count == 11)
             for step in steps { #expect(step.passed, "\(step.title): \(step.failure ?? "")") }
         }
     }
@@ -108,7 +108,7 @@ import Glibc
         }
         let runEvents = ["message.created MSG-001", "message.created MSG-002", "message.read MSG-001", "message.read MSG-001"]
         try await waitFor(runEvents)
-        #expect(printed.lines.contains("10 passed, 0 failed"))
+        #expect(printed.lines.contains("11 passed, 0 failed"))
 
         var late = specExample()
         late["order_id"] = "QO-WATCH"
@@ -125,7 +125,11 @@ import Glibc
                 baseURL: "http://127.0.0.1:\(port)", username: testCredentials.username, password: "nope"
             )
             let steps = await runner.run()
-            #expect(steps.allSatisfy { !$0.passed && $0.status == 401 })
+            // 401 each time, until the address has failed the configured number of times, and
+            // 429 from then on (the run makes more requests than the limit).
+            let limit = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: 0)).auth.failureLimit
+            #expect(steps.allSatisfy { !$0.passed })
+            #expect(steps.prefix(limit).allSatisfy { $0.status == 401 } && steps.dropFirst(limit).allSatisfy { $0.status == 429 }, "\(steps.map(\.status))")
         }
     }
 
