@@ -11,21 +11,6 @@ import Testing
 @Suite struct SQLiteReaderTests {
     let logger = Logger(label: "test")
 
-    /// A store on a fresh file, closed and removed after `body`.
-    private func withSQLiteStore(_ body: (SQLiteMessageStore, String) async throws -> Void) async throws {
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let path = folder.path("m.sqlite")
-        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
-        do {
-            try await body(store, path)
-        } catch {
-            try? await store.shutdown()
-            throw error
-        }
-        try await store.shutdown()
-    }
-
     private static func message(order: String = "QO-1", id: String, type: MessageType = .received, at offset: Int64, read: Bool = false)
         -> StoredMessage
     {

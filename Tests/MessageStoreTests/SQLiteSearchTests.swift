@@ -11,20 +11,6 @@ import Testing
 @Suite struct SQLiteSearchTests {
     let logger = Logger(label: "test")
 
-    private func withSQLiteStore(_ body: (SQLiteMessageStore, String) async throws -> Void) async throws {
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let path = folder.path("m.sqlite")
-        let store = try await SQLiteMessageStore.open(.init(path: path), logger: logger)
-        do {
-            try await body(store, path)
-        } catch {
-            try? await store.shutdown()
-            throw error
-        }
-        try await store.shutdown()
-    }
-
     private static func search(_ store: any MessageStore, _ text: String, limit: Int = 50) async throws -> [String] {
         try await store.search(SearchRequest(query: SearchQuery(parsing: text), limit: limit)).items.map(\.messageID)
     }
