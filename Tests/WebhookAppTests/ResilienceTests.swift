@@ -98,9 +98,31 @@ import Glibc
                 #expect(item["orderNumber"] as? String == example["order_number"] as? String)
                 #expect((item["attachments"] as? [[String: String]])?.first?["url"] == "https://example.com/files/document.pdf")
             }
+            // The search index was written in the same transactions: a search across orders
+            // finds every message the crash kept, and nothing else.
+            let found = try await Self.searchAll("\"worker \(worker) message\"", at: restarted.baseURL)
+            #expect(found == Set(stored.keys), "worker \(worker): the search index and the messages disagree after the crash")
         }
         restarted.send(SIGTERM)
         #expect(try await restarted.waitForExit(timeout: .seconds(30))?.status == 0)
+    }
+
+    /// The message ids of every result of `query`, following the pages.
+    static func searchAll(_ query: String, at baseURL: String) async throws -> Set<String> {
+        var ids: Set<String> = []
+        var cursor: String?
+        repeat {
+            let q = query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query
+            var request = HTTPClientRequest(url: baseURL + "/webhook/search?limit=100&q=\(q)" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            request.headers.add(name: "Authorization", value: validAuthorization[.authorization]!)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+            let body = try await response.body.collect(upTo: 64 << 20)
+            #expect(response.status == .ok)
+            let page = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+            for result in page["results"] as? [[String: Any]] ?? [] { ids.insert(result["message_id"] as? String ?? "") }
+            cursor = page["next_cursor"] as? String
+        } while cursor != nil
+        return ids
     }
 
     @Test func sigtermFinishesInFlightRequestsStopsAcceptingAndExitsZero() async throws {
