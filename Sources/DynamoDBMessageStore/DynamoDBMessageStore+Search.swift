@@ -84,8 +84,8 @@ extension DynamoDBMessageStore {
         guard window.from * 1000 >= now - configuration.feedRetention.milliseconds - Self.searchClockMarginMilliseconds else {
             let days = configuration.feedRetention.milliseconds / 86_400_000
             throw SearchWindowRequired(
-                reason: "A search without order_id can only reach back \(days) days, as long as the change feed keeps messages; "
-                    + "search older messages with order_id."
+                reason: "A search without order_id reaches back \(days) day\(days == 1 ? "" : "s"), as long as this store's change feed keeps "
+                    + "messages: from must be within that; search older messages with order_id."
             )
         }
         return window
