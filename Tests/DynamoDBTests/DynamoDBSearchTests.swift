@@ -12,10 +12,13 @@ import Testing
 // version, page after page exactly once, the same with and without resume hints), and the
 // order path.
 
-/// A message as the service stores it now: `storedAt` stamped at the time of the call.
-private func storedNow(_ id: String, order: String = "QS-1", type: MessageType = .received, text: String, at timestamp: Int64 = 1_000) -> StoredMessage {
+/// A message as the service stores it now: `storedAt` stamped at the time of the call, or
+/// `later` after it.
+private func storedNow(
+    _ id: String, order: String = "QS-1", type: MessageType = .received, text: String, at timestamp: Int64 = 1_000, later: Duration = .zero
+) -> StoredMessage {
     var stored = message(id, at: timestamp, type: type, order: order, text: text)
-    stored.storedAt = ISO8601.string(fromUnixMilliseconds: DynamoDBMessageStore.nowMilliseconds())
+    stored.storedAt = ISO8601.string(fromUnixMilliseconds: DynamoDBMessageStore.nowMilliseconds() + later.components.seconds * 1000)
     return stored
 }
 
@@ -30,7 +33,7 @@ private func request(_ text: String, limit: Int, type: MessageType? = nil) throw
     SearchRequest(query: try SearchQuery(parsing: text), messageType: type, window: windowAroundNow(), limit: limit)
 }
 
-extension DynamoDBMessageStore {
+extension MessageStore {
     /// Every page of `request`, following `next`; without hints when `dropHints`, and calling
     /// `betweenPages` after each page that has a next one.
     fileprivate func allSearchPages(
@@ -53,6 +56,19 @@ extension DynamoDBMessageStore {
             }
         }
     }
+}
+
+/// Runs `body` with a DynamoDB store on a fresh table whose `Query` pages hold three items, so
+/// that a search's walk decides between pages of entries, not after reading them all.
+private func withSmallQueryPages(_ body: (DynamoDBMessageStore) async throws -> Void) async throws {
+    let (opened, close) = try await StoreUnderTest.dynamodb.open(.init(dynamoDBQueryPageSize: 3))
+    do {
+        try await body(try #require(opened as? DynamoDBMessageStore))
+    } catch {
+        await close()
+        throw error
+    }
+    await close()
 }
 
 /// The keys of messages, in order, to compare results whatever their read status.
@@ -164,29 +180,31 @@ struct DynamoDBSearchTests {
 
     @Test(arguments: [1, 2, 5])
     func pagesReturnEveryResultExactlyOnceWhileMessagesAreStored(limit: Int) async throws {
-        try await FeedFixture.with { fixture in
-            try await fixture.withStore { store in
-                for index in 0..<14 {
-                    let text = index.isMultiple(of: 4) ? "nothing here \(index)" : "a matching note \(index)"
-                    #expect(try await store.store(storedNow("P-\(index)", order: "QP-\(index % 3)", type: index.isMultiple(of: 2) ? .sent : .received, text: text)) == .created)
-                }
-                let expected = try await store.search(try request("matching", limit: 100)).items
-                #expect(expected.count == 10)
-                // Later messages are stored a second later or more: newer than every position.
-                try await Task.sleep(for: .milliseconds(1_100))
-                var extra = 0
-                let pages = try await store.allSearchPages(try request("matching", limit: limit)) {
-                    extra += 1
-                    let matching = try await store.store(storedNow("NEW-\(extra)", order: "QP-\(extra % 3)", text: "another matching note"))
-                    let hay = try await store.store(storedNow("NEW-HAY-\(extra)", text: "plain hay"))
-                    #expect(matching == .created && hay == .created)
-                }
-                #expect(pages.flatMap { $0 } == expected)
-                #expect(try await store.search(try request("matching", limit: 100)).items.count == 10 + extra, "the new ones are found too")
-                // A type narrows the same way.
-                let sent = try await store.allSearchPages(try request("matching", limit: limit, type: .sent))
-                #expect(sent.flatMap { $0 } == expected.filter { $0.messageType == .sent })
+        // Small Query pages: entries of one second are read over several, in an order that is
+        // not the results' (their orders cycle), so a page must wait for all of them.
+        try await withSmallQueryPages { store in
+            var stored: [StoredMessage] = []
+            for index in 0..<14 {
+                let text = index.isMultiple(of: 4) ? "nothing here \(index)" : "a matching note \(index)"
+                stored.append(storedNow("P-\(index)", order: "QP-\(index % 3)", type: index.isMultiple(of: 2) ? .sent : .received, text: text))
+                #expect(try await store.store(stored[index]) == .created)
             }
+            let expected = stored.filter { $0.text.contains("matching") }.sorted { SearchPosition(of: $0).precedes(SearchPosition(of: $1)) }
+            #expect(try await store.search(try request("matching", limit: 100)).items == expected)
+            // Later messages are stored a second later or more: newer than every position.
+            try await Task.sleep(for: .milliseconds(1_100))
+            var extra = 0
+            let pages = try await store.allSearchPages(try request("matching", limit: limit)) {
+                extra += 1
+                let matching = try await store.store(storedNow("NEW-\(extra)", order: "QP-\(extra % 3)", text: "another matching note"))
+                let hay = try await store.store(storedNow("NEW-HAY-\(extra)", text: "plain hay"))
+                #expect(matching == .created && hay == .created)
+            }
+            #expect(pages.flatMap { $0 } == expected)
+            #expect(try await store.search(try request("matching", limit: 100)).items.count == 10 + extra, "the new ones are found too")
+            // A type narrows the same way.
+            let sent = try await store.allSearchPages(try request("matching", limit: limit, type: .sent))
+            #expect(sent.flatMap { $0 } == expected.filter { $0.messageType == .sent })
         }
     }
 
@@ -207,6 +225,31 @@ struct DynamoDBSearchTests {
                     #expect(Set(keys(hinted.flatMap { $0 })).count == 13)
                 }
             }
+        }
+    }
+
+    /// A page known before the walk ends: it stops there and the next resumes from its hint.
+    /// A result is known once the walk has read entries a minute older than it, so these
+    /// messages are stamped two minutes ahead, a second apart in the order they are written (as
+    /// if received a while before their writes, in order): every one read is then known at once,
+    /// and none read later can come before it. Query pages of three entries make the walk stop
+    /// mid-feed.
+    @Test(arguments: [1, 2, 3])
+    func aPageKnownEarlyStopsTheWalkAndTheNextResumesFromItsHint(limit: Int) async throws {
+        try await withSmallQueryPages { store in
+            for index in 0..<20 {
+                let text = index.isMultiple(of: 3) ? "plain hay" : "a known result \(index)"
+                let stored = storedNow("K-\(index)", order: "QK-\(index % 2)", text: text, later: .seconds(120 + index))
+                #expect(try await store.store(stored) == .created)
+            }
+            let expected = try await store.search(try request("known", limit: 100)).items
+            #expect(expected.map(\.messageID) == (1..<20).reversed().filter { !$0.isMultiple(of: 3) }.map { "K-\($0)" })
+            let first = try await store.search(try request("known", limit: limit))
+            #expect(first.next?.resumeHint != nil)
+            let hinted = try await store.allSearchPages(try request("known", limit: limit))
+            let unhinted = try await store.allSearchPages(try request("known", limit: limit), dropHints: true)
+            #expect(hinted.flatMap { $0 } == expected)
+            #expect(unhinted == hinted)
         }
     }
 
