@@ -292,3 +292,26 @@ struct DynamoDBSearchTests {
         }
     }
 }
+
+/// The read units a search logs, counted as DynamoDB bills strongly consistent reads.
+struct SearchReadCostTests {
+    @Test func readUnitsAreOnePer4KBRoundedUpAndAtLeastOne() {
+        #expect(SearchReadCost.readUnits(for: 0) == 1)
+        #expect(SearchReadCost.readUnits(for: 4_096) == 1)
+        #expect(SearchReadCost.readUnits(for: 4_097) == 2)
+        #expect(SearchReadCost.readUnits(for: 28_000_000) == 6_836)
+    }
+
+    @Test func aQueryPageIsBilledOnItsSummedSizeAndAGetItemOnItsItem() {
+        let item: Item = ["PK": .string("FEED#0"), "text": .string(String(repeating: "x", count: 1_500))]
+        let size = SearchReadCost.size(of: item)
+        #expect(size == 2 + 6 + 4 + 1_500)
+        var cost = SearchReadCost()
+        cost.countQuery([item, item])  // 3,024 bytes: one unit for the page, not two
+        cost.countGetItem(item)
+        cost.countGetItem(nil)
+        #expect(cost.queries == 1 && cost.getItems == 2 && cost.items == 3)
+        #expect(cost.bytes == 3 * size)
+        #expect(cost.readUnits == 3)
+    }
+}
