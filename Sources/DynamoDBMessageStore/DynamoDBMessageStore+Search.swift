@@ -74,14 +74,17 @@ extension DynamoDBMessageStore {
     /// - Throws: ``SearchWindowRequired`` with a reason for the client.
     func searchWindow(of request: SearchRequest, now: Int64) throws(SearchWindowRequired) -> SearchWindow {
         let maximumDays = SearchWindow.maximumDays
-        guard let window = request.window, window.seconds <= maximumDays * 86_400 else {
+        // Not `window.seconds`: a client's extreme values must not overflow.
+        guard let window = request.window, case let (length, overflow) = window.to.subtractingReportingOverflow(window.from), !overflow,
+            length <= maximumDays * 86_400
+        else {
             throw SearchWindowRequired(
                 reason: "A search without order_id needs a window: from (and optionally to), at most \(maximumDays) days apart."
             )
         }
         // A minute's slack, so that "the last 30 days" asked a moment ago still passes: entries
         // stay a day past retention (FeedRetention.dropMarginMilliseconds) before TTL drops them.
-        guard window.from * 1000 >= now - configuration.feedRetention.milliseconds - Self.searchClockMarginMilliseconds else {
+        guard Self.milliseconds(ofSecond: window.from) >= now - configuration.feedRetention.milliseconds - Self.searchClockMarginMilliseconds else {
             let days = configuration.feedRetention.milliseconds / 86_400_000
             throw SearchWindowRequired(
                 reason: "A search without order_id reaches back \(days) day\(days == 1 ? "" : "s"), as long as this store's change feed keeps "
@@ -89,6 +92,12 @@ extension DynamoDBMessageStore {
             )
         }
         return window
+    }
+
+    /// A Unix second in milliseconds, pinned to `Int64`'s range (windows come from clients).
+    static func milliseconds(ofSecond second: Int64) -> Int64 {
+        let (product, overflow) = second.multipliedReportingOverflow(by: 1000)
+        return overflow ? (second < 0 ? .min : .max) : product
     }
 
     /// The order path: the whole partition (of the type's keys when the request has one),

@@ -30,11 +30,13 @@ extension DynamoDBMessageStore {
         if let hint = request.after?.resumeHint {
             start = min(hint, last)
         } else {
-            let windowEnd = (window.to + 1) * 1000 + Self.searchClockMarginMilliseconds
+            // The end of the window's last second, then the margin; pinned, as the window is a client's.
+            let (windowEnd, pastEnd) = Self.milliseconds(ofSecond: window.to).addingReportingOverflow(1000 + Self.searchClockMarginMilliseconds)
             // Most windows end now: then every entry may hold one of their messages.
-            start = windowEnd >= now ? last : try await newestSequence(notAfter: windowEnd, last: last, cost: &cost)
+            start = pastEnd || windowEnd >= now ? last : try await newestSequence(notAfter: windowEnd, last: last, cost: &cost)
         }
-        let beginning = window.from * 1000 - Self.searchClockMarginMilliseconds
+        let (earliest, beforeStart) = Self.milliseconds(ofSecond: window.from).subtractingReportingOverflow(Self.searchClockMarginMilliseconds)
+        let beginning = beforeStart ? Int64.min : earliest
         let startBucket = FeedEntryItem.bucket(of: max(start, 0))
         var fetched: Set<[UInt8]> = []
         var oldestTime = Int64.max
@@ -63,8 +65,8 @@ extension DynamoDBMessageStore {
                 for found in try await currentMessages(matches, cost: &cost) {
                     collector.offer(found.message, resumeHint: found.sequence)
                 }
-                if oldestTime != .max {
-                    collector.lowerWatermark(to: Self.floorSeconds(oldestTime + Self.searchClockMarginMilliseconds))
+                if case let (newest, overflow) = oldestTime.addingReportingOverflow(Self.searchClockMarginMilliseconds), !overflow {
+                    collector.lowerWatermark(to: Self.floorSeconds(newest))
                 }
                 if collector.isComplete { return collector.page(exhausted: false, unreadFrom: next) }
                 if oldestTime < beginning { return collector.page(exhausted: true) }

@@ -96,6 +96,11 @@ struct DynamoDBSearchTests {
                 }
                 #expect(old?.reason.contains("1 day,") == true)
                 #expect(old?.reason.contains("order_id") == true)
+                // A client's extreme values are refused or find nothing, never overflow.
+                await #expect(throws: SearchWindowRequired.self) {
+                    try await store.search(SearchRequest(query: query, window: SearchWindow(from: .min, to: .max), limit: 10))
+                }
+                #expect(try await store.search(SearchRequest(query: query, window: SearchWindow(from: .max - 10, to: .max), limit: 10)).items.isEmpty)
                 // Within retention, and with an order whatever the window.
                 #expect(try await store.search(SearchRequest(query: query, window: SearchWindow(from: now - 3_600, to: now), limit: 10)).items.isEmpty)
                 #expect(try await store.search(SearchRequest(query: query, orderID: "QS-1", limit: 10)).items.isEmpty)
