@@ -24,8 +24,11 @@ public struct SearchWindow: Sendable, Hashable {
         return from <= seconds && seconds <= to
     }
 
-    /// How long the window is, in seconds.
-    public var seconds: Int64 { to - from }
+    /// How long the window is, in seconds (`Int64.max` when that does not fit).
+    public var seconds: Int64 {
+        let (length, overflow) = to.subtractingReportingOverflow(from)
+        return overflow ? .max : length
+    }
 }
 
 /// A place in search results. Results run newest first: by `storedAt` descending (to the
