@@ -125,4 +125,26 @@ import Testing
             #expect(pages == ["M-3", "M-1", "M-0", "M-2", "M-4"])
         }
     }
+
+    /// The index holds trigrams without positions: a message holding a term's trigrams apart
+    /// is a candidate, and the check on each candidate turns it away.
+    @Test func trigramsApartAreACandidateButNotAResult() async throws {
+        try await withSQLiteStore { store, _ in
+            _ = try await store.store(sampleMessage(id: "M-apart", text: "clo los osi sin ing"))
+            _ = try await store.store(sampleMessage(id: "M-whole", text: "closing"))
+            #expect(try await Self.search(store, "closing") == ["M-whole"])
+            #expect(try await Self.search(store, "\"sin ing\"") == ["M-apart"])
+        }
+    }
+
+    @Test func aTermIsLookedUpByItsTrigramsQuotedAndAtMostTwentyFourOfThem() {
+        #expect(SQLiteSearchIndex.matchExpression(["Closing"]) == #""Clo" "los" "osi" "sin" "ing""#)
+        #expect(SQLiteSearchIndex.matchExpression(["a\"b*c"]) == #""a""b" """b*" "b*c""#)
+        #expect(SQLiteSearchIndex.matchExpression(["abab", "ABA"]) == #""aba" "bab""#, "each trigram once, whatever its case")
+        // 200 different scalars (CJK ideographs), so that no trigram repeats.
+        let long = String(String.UnicodeScalarView((0..<200).map { Unicode.Scalar(0x4E00 + UInt32($0))! }))
+        let strings = SQLiteSearchIndex.matchExpression([long]).split(separator: " ")
+        #expect(strings.count <= SQLiteSearchIndex.maximumTrigramsPerTerm + 1)
+        #expect(strings.first == "\"\(long.prefix(3))\"" && strings.last == "\"\(long.suffix(3))\"", "the first and last trigrams are always used")
+    }
 }
