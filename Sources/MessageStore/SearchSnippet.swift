@@ -91,7 +91,7 @@ public struct SearchSnippet: Sendable, Hashable {
             start = max(0, min(first - length / 4, scalars.count - length))
             end = start + length
             // Cut at a space when one is near, so that words are whole.
-            if start > 0, let space = scalars[start..<min(start + 16, first)].firstIndex(where: \.properties.isWhitespace) {
+            if start > 0, let space = scalars[start..<min(start + 16, max(first, start))].firstIndex(where: \.properties.isWhitespace) {
                 start = space + 1
             }
             if end < scalars.count, let space = scalars[max(end - 16, start)..<end].lastIndex(where: \.properties.isWhitespace),
@@ -110,8 +110,9 @@ public struct SearchSnippet: Sendable, Hashable {
         }
         var cursor = start
         for match in matches {
+            // A match wholly outside the stretch is not shown (and would make no range).
+            guard match.lowerBound < end, match.upperBound > start else { continue }
             let clipped = max(match.lowerBound, start)..<min(match.upperBound, end)
-            guard !clipped.isEmpty else { continue }
             append(cursor..<clipped.lowerBound, isMatch: false)
             append(clipped, isMatch: true)
             cursor = clipped.upperBound
