@@ -138,4 +138,19 @@ import Testing
             #expect((found["results"] as? [Any])?.count == 1, "operators are found as the text they are")
         }
     }
+
+    /// The benchmark's crash: a long text with matches far apart (past the snippet) is
+    /// answered like any other, and the service goes on serving.
+    @Test func matchesPastTheSnippetAreAnsweredAndTheServiceGoesOn() async throws {
+        try await withReaderService(.sqlite) { client, _ in
+            let text = "position " + String(repeating: "x", count: 180) + " position " + String(repeating: "y", count: 300) + " position"
+            #expect(try await client.postMessage(readerPayload(order: "QO-LONG", id: "MSG-1", text: text)).status == .ok)
+            let response = try await client.read("search?q=osi")
+            #expect(response.status == .ok, "\(response.text)")
+            let results = try #require(try response.json()["results"] as? [[String: Any]])
+            let parts = (results.first?["snippet"] as? [String: Any])?["parts"] as? [[String: Any]] ?? []
+            #expect(parts.filter { $0["match"] as? Bool == true }.count == 1, "only the match inside the snippet is marked")
+            #expect(try await client.read("orders").status == .ok)
+        }
+    }
 }
