@@ -503,17 +503,37 @@ def search_main(args):
     problems = []
     workdir = tempfile.mkdtemp(prefix="qualia-bench-search-")
     environment = common.store_environment("sqlite", workdir, None)
+    count = args.search_messages
+    if args.search_file:
+        environment["SQLITE_PATH"] = os.path.abspath(args.search_file)
     path = environment["SQLITE_PATH"]
+    facts_path = path + ".fill.json"
     try:
-        common.Server(args.binary, workdir, environment).stop()
-        count = args.search_messages
-        started = time.perf_counter()
-        frequency = fill_search(path, count, int(time.time() * 1000), args.search_max_text)
-        fill_seconds = time.perf_counter() - started
-        results["search"]["fill"] = {"messages": count, "seconds": fill_seconds, "file_mb": os.path.getsize(path) / 1e6,
-                                     "how": "Python's sqlite3, executemany in 50,000-row transactions, indexed by the schema's triggers"}
-        print(f"search: filled {count} messages in {fill_seconds:.1f} s ({count / fill_seconds:.0f} per second, indexed as "
-              f"they went in), {os.path.getsize(path) / 1e6:.0f} MB file", flush=True)
+        if args.search_file and os.path.exists(facts_path):
+            with open(facts_path) as f:
+                facts = json.load(f)
+            if (facts["messages"], facts["max_text"]) != (count, args.search_max_text):
+                raise SystemExit(f"{path} holds {facts['messages']} messages of at most {facts['max_text']} characters, "
+                                 f"not {count} of at most {args.search_max_text}: remove it or name another --search-file")
+            frequency = facts["frequency"]
+            results["search"]["fill"] = {**facts["fill"], "reused": path}
+            print(f"search: reusing {path}: {count} messages, filled earlier in {facts['fill']['seconds']:.1f} s", flush=True)
+        else:
+            if os.path.exists(path):
+                raise SystemExit(f"{path} exists without {facts_path}: remove it or name another --search-file")
+            common.Server(args.binary, workdir, environment).stop()
+            started = time.perf_counter()
+            frequency = fill_search(path, count, int(time.time() * 1000), args.search_max_text)
+            fill_seconds = time.perf_counter() - started
+            results["search"]["fill"] = {"messages": count, "seconds": fill_seconds, "file_mb": os.path.getsize(path) / 1e6,
+                                         "max_text": args.search_max_text,
+                                         "how": "Python's sqlite3, executemany in 50,000-row transactions, indexed by the schema's triggers"}
+            print(f"search: filled {count} messages in {fill_seconds:.1f} s ({count / fill_seconds:.0f} per second, indexed as "
+                  f"they went in), {os.path.getsize(path) / 1e6:.0f} MB file", flush=True)
+            if args.search_file:
+                with open(facts_path, "w") as f:
+                    json.dump({"messages": count, "max_text": args.search_max_text, "fill": results["search"]["fill"],
+                               "frequency": frequency}, f)
         scenarios, words = query_lists(count, frequency)
         results["search"]["queries"] = {"words_with_document_frequency": words, "substrings": SUBSTRINGS}
         print(f"  common words (messages holding each): {', '.join(f'{w} {n}' for w, n in words['common'].items())}", flush=True)
@@ -564,4 +584,6 @@ def add_arguments(parser):
     parser.add_argument("--search-rounds", type=int, default=3, help="rounds of POST with and without the index")
     parser.add_argument("--search-max-text", type=int, default=0,
                         help="keep every message's text to this many characters (0: no limit; 160 keeps texts within one snippet)")
+    parser.add_argument("--search-file", help="the SQLite file to fill and keep (with its facts in FILE.fill.json), "
+                        "or to reuse when those facts match: a repeat run skips the fill")
     parser.add_argument("--baseline-binary", help="a build of the service without the index (b55e93d), for the POST cost")
