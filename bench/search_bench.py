@@ -404,12 +404,14 @@ def bench_latency(server, args, workdir, scenarios, results, problems):
 
 
 def crash_note(server):
-    """When the server has exited: its exit status and the log's fatal error line."""
-    if server.process.poll() is None:
-        return ""
+    """When the server has crashed: the log's fatal error (or the crashed thread's first frame)."""
     with open(server.log_path, errors="replace") as f:
-        fatal = next((line.strip() for line in f if "Fatal error" in line), "no fatal error logged")
-    return f" (the server exited with {server.process.returncode}: {fatal}; log {server.log_path})"
+        lines = f.readlines()
+    fatal = next((line.strip() for line in lines if "Fatal error" in line), None) or \
+        next((lines[i + 3].strip() for i, line in enumerate(lines[:-3]) if " crashed:" in line), None)
+    if server.process.poll() is None and fatal is None:
+        return ""
+    return f" (the server crashed: {fatal or 'exit status ' + str(server.process.returncode)}; log {server.log_path})"
 
 
 def index_sizes(path, count):
