@@ -401,6 +401,26 @@ def bench_latency(server, args, workdir, scenarios, results, problems):
                                 + crash_note(server))
             if server.process.poll() is not None:
                 return
+    if args.perf_data:
+        # The scenario furthest over its target at the most connections, profiled on a further run.
+        runs = [r for r in results["runs"] if r.get("variant") == "search" and "target_p99_ms" in r
+                and r["connections"] == max(args.search_connections)]
+        worst = max(runs, key=lambda r: r["p99_ms"] / r["target_p99_ms"])
+        paths_file = os.path.join(workdir, "perf-paths.txt")
+        with open(paths_file, "w") as f:
+            f.write("\n".join(scenarios[worst["scenario"]]) + "\n")
+        perf = common.subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-g", "-p", str(server.process.pid),
+                                        "-o", args.perf_data], stdout=common.subprocess.DEVNULL, stderr=common.subprocess.DEVNULL)
+        time.sleep(0.5)
+        figures = run_wrk(server.port, "search_get.lua", "/webhook/search", worst["connections"], args.duration,
+                          (common.AUTH, paths_file))
+        perf.send_signal(common.signal.SIGINT)
+        perf.wait()
+        results["search"]["profile"] = {"scenario": worst["scenario"], "connections": worst["connections"],
+                                        "perf_data": args.perf_data, **figures}
+        print(f"  profile of a further {args.duration} s of {worst['scenario']!r} at c={worst['connections']} "
+              f"(p99 {figures['p99_ms']:.1f} ms) in {args.perf_data}; read it with "
+              f"perf report -i {args.perf_data} --no-children --sort symbol", flush=True)
 
 
 def crash_note(server):
