@@ -562,9 +562,9 @@ def search_main(args):
         print(f"  rare words: {', '.join(f'{w} {n}' for w, n in words['rare'].items())}", flush=True)
         subprocess_sync()
         # Read the file through once, so it is in the page cache as on a server that has been
-        # running a while (a reused file may not be): else the first scenario that reads random
-        # orders pays for the disk (an order_id run's p99 was 451 ms at one connection, 1.6 ms
-        # on the same file warm).
+        # running a while (a reused file may not be). This did not explain the order_id
+        # scenario's p99 at one connection (451 ms, then 215 ms with the file cached): see
+        # BENCHMARKS.md, "Search".
         started = time.perf_counter()
         with open(path, "rb") as f:
             while f.read(16 << 20):
