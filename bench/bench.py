@@ -38,6 +38,13 @@ POST-to-event latency and their cost to POST throughput, 10,000 idle subscribers
 pages of 1,000 events over a feed of 1,000,000, and (DynamoDB on moto) the latency from one
 instance to another; see bench/feed_bench.py.
 
+With --search it measures instead full-text search (issue 13) on SQLite: it fills a file with
+--search-messages messages of varied text (1,000,000) straight through sqlite3, checks that
+planted words are found exactly, newest first, then times one-word, rare-word, three-character
+substring and one-order queries at 1 and 4 connections beside /health, reports the index's
+bytes per message, and, with --baseline-binary (a build without the index), POST throughput
+with and without it; see bench/search_bench.py.
+
 With --reader it measures instead the reader's side on SQLite at 32 connections: it fills,
 through the API, one order with 10,000 messages and 100,000 orders with one message each, then
 runs GET /health, the first and the 100th 100-message page of the large order, PATCHes of
@@ -50,6 +57,7 @@ Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connecti
        bench/run --dynamodb-cpu [--duration S] [--perf-data FILE]
        bench/run --reader [--duration S] [--smoke]
        bench/run --feed [--smoke] [--feed-scenarios live,idle,read,dynamodb] [--duration S]
+       bench/run --search [--smoke] [--search-messages N] [--baseline-binary PATH] [--duration S]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -73,6 +81,7 @@ import time
 import urllib.request
 
 import feed_bench
+import search_bench
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
@@ -458,6 +467,7 @@ def main():
     parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections here")
     parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
     feed_bench.add_arguments(parser)
+    search_bench.add_arguments(parser)
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -472,6 +482,8 @@ def main():
         if args.smoke:
             args.feed_connections = 8
         return feed_bench.feed_main(args, stores)
+    if args.search:
+        return search_bench.search_main(args)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
