@@ -18,7 +18,8 @@ import MessageStore
 ///   contain its trigrams apart; shorter terms and the exact rules are checked on each candidate
 ///   by ``SearchRequest/accepts(_:)``. Positions would let FTS5 match the term itself, but cost
 ///   about 15% more time in FTS5 on every write and 40% more space, for a check that
-///   ``SearchRequest/accepts(_:)`` makes anyway.
+///   ``SearchRequest/accepts(_:)`` makes anyway. Nor does it keep each row's token counts
+///   (`columnsize = 0`), which only ranking by relevance reads: results run newest first.
 /// - A write that changes nothing searched (a reader's `read`) does not touch the index.
 enum SQLiteSearchIndex {
     /// How many `docid`s one second holds before a burst spills into the next second's range.
@@ -84,7 +85,7 @@ enum SQLiteSearchIndex {
             FROM search_documents AS d JOIN messages AS m ON m.PK = d.PK AND m.SK = d.SK;
         CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5(
             text, fromName, orderNumber, attachmentNames,
-            content = 'search_content', content_rowid = 'docid', tokenize = 'trigram', detail = 'none'
+            content = 'search_content', content_rowid = 'docid', tokenize = 'trigram', detail = 'none', columnsize = 0
         );
         CREATE TRIGGER IF NOT EXISTS messages_insert_indexes_search AFTER INSERT ON messages BEGIN
             \(indexNewSQL)
