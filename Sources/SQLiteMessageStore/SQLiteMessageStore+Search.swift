@@ -27,18 +27,21 @@ extension SQLiteMessageStore {
     }
 
     /// The `docid`s that may hold the request's results: from the newest that may (the page's
-    /// resume hint, or the last that a message stored by the window's end or the position can
-    /// have, allowing for ``SQLiteSearchIndex/clockSlackSeconds``) down to the first of the
-    /// window's start.
+    /// resume hint, else the last that a message stored by the position's second can have; and
+    /// no later than the last a message stored by the window's end can have, both allowing for
+    /// ``SQLiteSearchIndex/clockSlackSeconds``) down to the first of the window's start.
     static func searchRange(of request: SearchRequest) -> (start: Int64, lowest: Int64) {
         func lastDocid(storedBy second: Int64) -> Int64 {
             SQLiteSearchIndex.firstDocid(ofSecond: second + 1 + SQLiteSearchIndex.clockSlackSeconds) - 1
         }
         var start = Int64.max
         if let to = request.window?.to { start = min(start, lastDocid(storedBy: to)) }
-        if let after = request.after {
-            if let second = SearchPosition.seconds(ofStoredAt: after.storedAt) { start = min(start, lastDocid(storedBy: second)) }
-            if let hint = after.resumeHint { start = min(start, hint) }
+        // The hint is exact (it names where the page's leftovers were read); the position's
+        // second is only bounded by the slack.
+        if let hint = request.after?.resumeHint {
+            start = min(start, hint)
+        } else if let after = request.after, let second = SearchPosition.seconds(ofStoredAt: after.storedAt) {
+            start = min(start, lastDocid(storedBy: second))
         }
         let lowest = request.window.map { SQLiteSearchIndex.firstDocid(ofSecond: $0.from) } ?? 0
         return (start, lowest)
