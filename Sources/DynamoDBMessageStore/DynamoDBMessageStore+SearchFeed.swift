@@ -58,7 +58,7 @@ extension DynamoDBMessageStore {
                     next = slot.position.sequence - 1
                     // Tombstones hold nothing and a read-status change keeps the text.
                     guard case .event(let event, _) = slot, event.kind != .read, Self.mayMatch(event.message, request) else { continue }
-                    if fetched.insert(Self.searchKey(of: event.message)).inserted {
+                    if fetched.insert(event.message.keyBytes).inserted {
                         matches.append((event.position.sequence, event.message.key))
                     }
                 }
@@ -163,14 +163,6 @@ extension DynamoDBMessageStore {
     private static func mayMatch(_ copy: StoredMessage, _ request: SearchRequest) -> Bool {
         if let type = request.messageType, copy.messageType != type { return false }
         return request.query.matches(copy)
-    }
-
-    /// A message's table key as bytes, to read each message once per search.
-    private static func searchKey(of message: StoredMessage) -> [UInt8] {
-        var key = Array(message.partitionKey.utf8)
-        key.append(0)
-        key.append(contentsOf: message.sortKey.utf8)
-        return key
     }
 
     /// The Unix second of a time in Unix ms, rounded down (towards the past for any sign).

@@ -153,11 +153,7 @@ public struct SearchPageCollector: Sendable {
     /// (`resumeHint`: where reading must start again to find it). Kept when the request
     /// accepts it (``SearchRequest/accepts(_:)``), once per message key.
     public mutating func offer(_ message: StoredMessage, resumeHint: Int64? = nil) {
-        guard request.accepts(message) else { return }
-        var key = Array(message.partitionKey.utf8)
-        key.append(0)
-        key.append(contentsOf: message.sortKey.utf8)
-        guard seen.insert(key).inserted else { return }
+        guard request.accepts(message), seen.insert(message.keyBytes).inserted else { return }
         let seconds = SearchPosition.seconds(ofStoredAt: message.storedAt) ?? Int64.min
         results.append(Candidate(message: message, position: SearchPosition(of: message), seconds: seconds, resumeHint: resumeHint))
         if seconds > watermark { finalCount += 1 }
@@ -193,5 +189,16 @@ public struct SearchPageCollector: Sendable {
         var next = last.position
         next.resumeHint = hints.contains(nil) ? nil : hints.compactMap { $0 }.max()
         return Page(items: page.map(\.message), next: next)
+    }
+}
+
+extension StoredMessage {
+    /// The message's table key as bytes (`PK`, a zero byte, `SK`): one per message, compared
+    /// byte for byte, for sets of messages seen.
+    public var keyBytes: [UInt8] {
+        var key = Array(partitionKey.utf8)
+        key.append(0)
+        key.append(contentsOf: sortKey.utf8)
+        return key
     }
 }
