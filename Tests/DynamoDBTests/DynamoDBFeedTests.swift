@@ -16,27 +16,31 @@ import Testing
 struct FeedFixture: Sendable {
     let client: DynamoDBClient
     let table: String
+    /// The moto the table is on, when not the suite's shared one.
+    var endpoint: String?
 
     /// Short, so that the tests that wait for a gap stay fast.
     static let gapTimeout: Duration = .milliseconds(600)
 
-    /// Runs `body` with a fresh table, shutting down every store it opened.
-    static func with(_ body: (FeedFixture) async throws -> Void) async throws {
-        let client = try MotoServer.makeClient()
+    /// Runs `body` with a fresh table (on the moto at `endpoint`, else the suite's shared one),
+    /// shutting down every store it opened.
+    static func with(endpoint: String? = nil, _ body: (FeedFixture) async throws -> Void) async throws {
+        let client = try endpoint.map { try DynamoDBTestClient.make(endpoint: $0, requestTimeout: .seconds(20)) } ?? MotoServer.makeClient()
         let table = try await MotoServer.createTable(client: client)
         var failure: (any Error)?
-        do { try await body(FeedFixture(client: client, table: table)) } catch { failure = error }
+        do { try await body(FeedFixture(client: client, table: table, endpoint: endpoint)) } catch { failure = error }
         try? await client.shutdown()
         if let failure { throw failure }
     }
 
-    /// Runs `body` with a store over the table, through `endpoint` (moto's by default).
+    /// Runs `body` with a store over the table, through `endpoint` (the fixture's moto by default).
     func withStore(
         endpoint: String? = nil, retention: FeedRetention = .default, operationTimeout: Duration = .seconds(20),
         gapTimeout: Duration = FeedFixture.gapTimeout, _ body: (DynamoDBMessageStore) async throws -> Void
     ) async throws {
         // A held request must outwait its attempt timeout: a minute, as the operation's.
-        let storeClient = try endpoint.map { try DynamoDBTestClient.make(endpoint: $0, requestTimeout: .seconds(60)) } ?? MotoServer.makeClient()
+        let storeClient = try (endpoint ?? self.endpoint).map { try DynamoDBTestClient.make(endpoint: $0, requestTimeout: .seconds(60)) }
+            ?? MotoServer.makeClient()
         let store = DynamoDBMessageStore(
             configuration: .init(tableName: table, operationTimeout: operationTimeout, feedRetention: retention, feedGapTimeout: gapTimeout),
             client: storeClient, logger: Logger(label: "test")

@@ -59,6 +59,16 @@ public enum MotoServer {
     /// their own, against endpoints of their own.
     public static let operationTimeout: Duration = .seconds(20)
 
+    /// Runs `body` with a moto server of its own (its endpoint), stopped afterwards: for a test
+    /// whose load (thousands of calls) would slow the shared server for every other test, or
+    /// which must not be slowed by them.
+    public static func withOwnServer<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+        let server = try LocalMotoServer.start()
+        let result = try await body(server.endpoint)
+        withExtendedLifetime(server) {}
+        return result
+    }
+
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
         "DynamoDB tests skipped: moto is not installed (python3 cannot import moto.server; pip install 'moto[server]'), and DYNAMODB_TEST_ENDPOINT names no running server."
