@@ -153,7 +153,9 @@ struct DynamoDBSearchTests {
                 moved.storedAt = ISO8601.string(fromUnixMilliseconds: DynamoDBMessageStore.nowMilliseconds())
                 #expect(try await store.store(moved) == .updated)
                 needles[1] = moved
-                #expect(try await store.feedEnd().sequence == Int64(8 + abandoned + 10 + 1), "the feed spans two buckets")
+                // At least this many numbers were taken (a write that lost its slot under load takes another).
+                let end = try await store.feedEnd().sequence
+                #expect(end >= Int64(8 + abandoned + 10 + 1) && FeedEntryItem.bucket(of: end) >= 1, "the feed spans two buckets")
                 let expected = needles.sorted { SearchPosition(of: $0).precedes(SearchPosition(of: $1)) }
 
                 let whole = try await store.search(try request("needle", limit: 100))
