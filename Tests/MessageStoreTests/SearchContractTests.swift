@@ -27,6 +27,9 @@ import Testing
         )
     }
 
+    /// The stores' options: DynamoDB on the search suites' own moto (see ``MotoServer/searchEndpoint``).
+    static let options = StoreUnderTest.Options(dynamoDBEndpoint: MotoServer.searchEndpoint)
+
     /// The window that holds every message of these tests.
     static let window = SearchWindow(from: now - 600, to: now + 60)
 
@@ -64,7 +67,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func wordsPrefixesSubstringsAndPhrasesMatchIgnoringCase(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await Self.storeCorpus(store)
             #expect(try await Self.search(store, "closing") == ["QO-1/message.received#M-1"])
             #expect(try await Self.search(store, "clos") == ["QO-1/message.received#M-1"], "a prefix")
@@ -85,7 +88,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func textBeyondASCIIMatchesScalarByScalarIgnoringCase(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await Self.storeCorpus(store)
             #expect(try await Self.search(store, "école") == ["QO-2/message.received#M-4"])
             #expect(try await Self.search(store, "STRASSE").isEmpty, "ß is not ss: scalars are compared")
@@ -102,7 +105,7 @@ import Testing
     /// are text, and text that holds them is found by them.
     @Test(arguments: StoreUnderTest.available)
     func operatorsAndPunctuationAreTextToLookFor(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await Self.storeCorpus(store)
             #expect(try await Self.search(store, "urgent*") == ["QO-2/message.received#M-3"])
             #expect(try await Self.search(store, "(page 2)") == ["QO-2/message.received#M-3"])
@@ -124,7 +127,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func anUpdatedMessageIsFoundByItsNewTextOnlyAndReadChangesNothing(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             _ = try await store.store(Self.message("M-1", text: "original wording about escrow", secondsAgo: 20, timestamp: 1_000))
             _ = try await store.store(Self.message("M-2", text: "another escrow note", secondsAgo: 15))
             #expect(try await Self.search(store, "original") == ["QO-1/message.received#M-1"])
@@ -146,7 +149,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func filtersByOrderTypeAndWindow(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await Self.storeCorpus(store)
             #expect(try await Self.search(store, "wire", order: "QO-1") == ["QO-1/message.sent#M-2"])
             #expect(try await Self.search(store, "wire", order: "QO-1", window: nil) == ["QO-1/message.sent#M-2"], "an order needs no window")
@@ -166,7 +169,7 @@ import Testing
     /// descending), and messages stored between pages do not disturb the pages after.
     @Test(arguments: StoreUnderTest.available, [1, 2, 3, 7])
     func pagesReturnEveryResultOnceInOrder(_ kind: StoreUnderTest, limit: Int) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             // Ten seconds, three messages in each of some: ties broken by order id, then SK.
             var expected: [String] = []
             for index in 0..<20 {
@@ -210,7 +213,7 @@ import Testing
             "zzz", "jane", "doe 東京", "thank you", "\"friday at 10am.\"", "ΑΘΗ", "sign\"", "note",
         ]
         for kind in StoreUnderTest.available {
-            try await withStore(kind) { store in
+            try await withStore(kind, options: Self.options) { store in
                 try await Self.storeCorpus(store)
                 for index in 0..<12 {
                     _ = try await store.store(Self.message("X-\(index)", order: "QO-\(index % 4)", type: index % 3 == 0 ? .sent : .received,

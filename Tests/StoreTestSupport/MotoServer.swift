@@ -69,6 +69,15 @@ public enum MotoServer {
         return result
     }
 
+    /// A second shared moto, for the search suites: their many calls (every search across
+    /// orders walks the feed) slowed the first one until other suites' calls passed their 20 s
+    /// deadlines in CI. moto answers one call at a time, so two servers use both cores. Started
+    /// on first use, kept for the test process's lifetime; `nil` (the first server is used)
+    /// where moto cannot be started here.
+    public static let searchEndpoint: String? = searchServer?.endpoint
+
+    private static let searchServer: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
+
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
         "DynamoDB tests skipped: moto is not installed (python3 cannot import moto.server; pip install 'moto[server]'), and DYNAMODB_TEST_ENDPOINT names no running server."

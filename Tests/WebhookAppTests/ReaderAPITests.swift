@@ -66,9 +66,10 @@ extension TestClientProtocol {
 }
 
 func withReaderService(
-    _ kind: StoreUnderTest, _ body: @escaping @Sendable (any TestClientProtocol, any MessageStore) async throws -> Void
+    _ kind: StoreUnderTest, options: StoreUnderTest.Options = .init(),
+    _ body: @escaping @Sendable (any TestClientProtocol, any MessageStore) async throws -> Void
 ) async throws {
-    try await withService(kind, configure: { $0.auth.readerCredentials = readerCredentials }) { client, store, _ in
+    try await withService(kind, options: options, configure: { $0.auth.readerCredentials = readerCredentials }) { client, store, _ in
         try await body(client, store)
     }
 }

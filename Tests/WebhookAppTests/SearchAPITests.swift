@@ -11,6 +11,9 @@ import Testing
 /// `GET /webhook/search` over HTTP, on every store: what a result looks like, that a message
 /// is found as soon as its POST is answered, every refusal's code, pages, and hostile queries.
 @Suite struct SearchAPITests {
+    /// DynamoDB on the search suites' own moto (see ``MotoServer/searchEndpoint``).
+    static let options = StoreUnderTest.Options(dynamoDBEndpoint: MotoServer.searchEndpoint)
+
     /// A window that holds everything these tests store (the DynamoDB store needs one).
     static func window() -> String {
         let now = UnixTime.nowMilliseconds()
@@ -24,7 +27,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func aMessageIsFoundAsSoonAsItsPostIsAnswered(_ kind: StoreUnderTest) async throws {
-        try await withReaderService(kind) { client, _ in
+        try await withReaderService(kind, options: Self.options) { client, _ in
             let text = "Wire of $1,250.00 received <img src=x onerror=alert(1)> for the closing on Friday."
             #expect(try await client.postMessage(readerPayload(order: "QO-S1", id: "MSG-1", text: text)).status == .ok)
             let response = try await client.read("search?q=\(Self.encoded("WIRE \"<img src\""))&\(Self.window())")
@@ -53,7 +56,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func refusalsSayWhatIsWrong(_ kind: StoreUnderTest) async throws {
-        try await withReaderService(kind) { client, _ in
+        try await withReaderService(kind, options: Self.options) { client, _ in
             func error(_ query: String) async throws -> (HTTPResponse.Status, String?, [String]) {
                 let response = try await client.read("search?" + query)
                 let body = try response.json()
@@ -96,7 +99,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func cursorsPageThroughEveryResultOnce(_ kind: StoreUnderTest) async throws {
-        try await withReaderService(kind) { client, _ in
+        try await withReaderService(kind, options: Self.options) { client, _ in
             for index in 0..<7 {
                 let payload = readerPayload(order: "QO-P\(index % 2)", id: "MSG-\(index)", type: index % 3 == 0 ? "message.sent" : "message.received",
                                             text: "escrow update \(index)")
@@ -119,7 +122,7 @@ import Testing
     @Test(arguments: StoreUnderTest.available)
     func hostileQueriesAreAnsweredAsTextOrRefused(_ kind: StoreUnderTest) async throws {
         let seed = BodyFuzzer.seed
-        try await withReaderService(kind) { client, _ in
+        try await withReaderService(kind, options: Self.options) { client, _ in
             #expect(try await client.postMessage(readerPayload(order: "QO-F", id: "MSG-1", text: "NEAR(a b) -x \"q\" * AND OR ^c col:umn {x}")).status == .ok)
             var random = SeededGenerator(seed: seed)
             let pieces = ["NEAR", "(", ")", "\"", "*", "-", "AND", "OR", "NOT", "^", ":", "{", "}", "col", "text:", "a", "bc", "def", " ", "\t",
