@@ -39,7 +39,7 @@ struct FeedQuery: Sendable {
         if let orderID, let problem = WebhookPayload.validateOrderID(orderID) { problems.append(problem) }
         limit = Self.defaultLimit
         if let text = parameters["limit"] {
-            if let number = ReaderQuery.parseLimit(text) { limit = number } else { problems.append(ReaderQuery.limitProblem) }
+            if let number = ReaderQuery.parseLimit(text) { limit = number } else { problems.append(ReaderQuery.limitProblem()) }
         }
         guard problems.isEmpty else { throw WebhookError.validationFailed(problems) }
         switch parameters["after"].map(String.init) {

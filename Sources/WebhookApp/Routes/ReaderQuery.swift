@@ -48,23 +48,35 @@ struct ReaderQuery {
         request.uri.queryParameters[Substring(name)].map(String.init)
     }
 
-    /// `limit`, a whole number from 1 to ``largestLimit``, or `defaultLimit` when absent.
-    mutating func limit(default defaultLimit: Int?) -> Int? {
+    /// `limit`, a whole number from 1 to `largest`, or `defaultLimit` when absent.
+    mutating func limit(default defaultLimit: Int?, largest: Int = largestLimit) -> Int? {
         guard let text = value("limit") else { return defaultLimit }
-        guard let limit = Self.parseLimit(text) else {
-            problems.append(Self.limitProblem)
+        guard let limit = Self.parseLimit(text, largest: largest) else {
+            problems.append(Self.limitProblem(largest: largest))
             return defaultLimit
         }
         return limit
     }
 
-    /// A `limit` parameter's value when it is a whole number from 1 to ``largestLimit``.
-    static func parseLimit(_ text: some StringProtocol) -> Int? {
-        Int(text).flatMap { (1...largestLimit).contains($0) ? $0 : nil }
+    /// A `limit` parameter's value when it is a whole number from 1 to `largest`.
+    static func parseLimit(_ text: some StringProtocol, largest: Int = largestLimit) -> Int? {
+        Int(text).flatMap { (1...largest).contains($0) ? $0 : nil }
     }
 
-    /// What a `limit` that ``parseLimit(_:)`` refuses is answered.
-    static let limitProblem = FieldError(field: "limit", message: "must be a whole number from 1 to \(largestLimit)")
+    /// What a `limit` that ``parseLimit(_:largest:)`` refuses is answered.
+    static func limitProblem(largest: Int = largestLimit) -> FieldError {
+        FieldError(field: "limit", message: "must be a whole number from 1 to \(largest)")
+    }
+
+    /// The `message_type` query parameter, when given.
+    mutating func messageType() -> MessageType? {
+        guard let text = value("message_type") else { return nil }
+        guard let type = MessageType(rawValue: text) else {
+            problems.append(FieldError(field: "message_type", message: WebhookPayload.messageTypeRule))
+            return nil
+        }
+        return type
+    }
 
     /// A `true`/`false` flag, `false` when absent.
     mutating func flag(_ name: String) -> Bool {

@@ -26,9 +26,9 @@ struct SearchController: Sendable {
         var query = ReaderQuery(request, context: context)
         let searchQuery = try Self.searchQuery(query.value("q"))
         let orderID = query.identifier("order_id")
-        let type = Self.messageType(query.value("message_type"), problems: &query)
+        let type = query.messageType()
         let window = Self.window(from: query.value("from"), to: query.value("to"), problems: &query)
-        let limit = Self.limit(query.value("limit"), problems: &query)
+        let limit = query.limit(default: Self.defaultLimit, largest: Self.largestLimit) ?? Self.defaultLimit
         try query.requireValid()
         let after = try query.value("cursor").map {
             try ReaderCursor.read($0, listing: .search, orderID: orderID, filter: type?.rawValue).searchPosition()
@@ -54,26 +54,6 @@ struct SearchController: Sendable {
         } catch {
             throw WebhookError.invalidQuery(error.description)
         }
-    }
-
-    /// `message_type`, when given.
-    private static func messageType(_ text: String?, problems query: inout ReaderQuery) -> MessageType? {
-        guard let text else { return nil }
-        guard let type = MessageType(rawValue: text) else {
-            query.add(FieldError(field: "message_type", message: WebhookPayload.messageTypeRule))
-            return nil
-        }
-        return type
-    }
-
-    /// `limit`, from 1 to ``largestLimit``; ``defaultLimit`` when absent.
-    private static func limit(_ text: String?, problems query: inout ReaderQuery) -> Int {
-        guard let text else { return defaultLimit }
-        guard let limit = Int(text), (1...largestLimit).contains(limit) else {
-            query.add(FieldError(field: "limit", message: "must be a whole number from 1 to \(largestLimit)"))
-            return defaultLimit
-        }
-        return limit
     }
 
     /// The window of `storedAt` that `from` and `to` give, to the second (a missing `from` is
