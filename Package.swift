@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MessageStore", targets: ["MessageStore"]),
         .library(name: "SQLiteMessageStore", targets: ["SQLiteMessageStore"]),
         .library(name: "DynamoDB", targets: ["DynamoDB"]),
+        .library(name: "Blobs", targets: ["Blobs"]),
     ],
     dependencies: [
         // No default traits: swift-configuration is not used (our `.env` reader strips quotes).
@@ -75,6 +76,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Archived attachment files: the blob store seam and its local-folder store.
+        .target(
+            name: "Blobs",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP service: configuration, routes, validation, auth, errors, logging.
         .target(
             name: "WebhookApp",
@@ -83,6 +94,8 @@ let package = Package(
                 "MessageStore",
                 "SQLiteMessageStore",
                 "DynamoDBMessageStore",
+                "Blobs",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
