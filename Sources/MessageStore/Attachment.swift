@@ -11,19 +11,23 @@ public struct Attachment: Sendable, Hashable {
     public var url: String
     /// Qualia's classification of the file, such as `contract`.
     public var tag: String?
+    /// The file as the archiver stored it, once it has (not something Qualia sends).
+    public var archive: ArchivedFile?
 
     /// Creates an attachment.
-    public init(id: String, name: String, url: String, tag: String? = nil) {
+    public init(id: String, name: String, url: String, tag: String? = nil, archive: ArchivedFile? = nil) {
         self.id = id
         self.name = name
         self.url = url
         self.tag = tag
+        self.archive = archive
     }
 
-    /// Equal when every field holds the same bytes (see ``Swift/String/hasSameUTF8(as:)``).
+    /// Equal when every field holds the same bytes (see ``Swift/String/hasSameUTF8(as:)``)
+    /// and the archived files are equal.
     public static func == (lhs: Attachment, rhs: Attachment) -> Bool {
         lhs.id.hasSameUTF8(as: rhs.id) && lhs.name.hasSameUTF8(as: rhs.name) && lhs.url.hasSameUTF8(as: rhs.url)
-            && lhs.tag.hasSameUTF8(as: rhs.tag)
+            && lhs.tag.hasSameUTF8(as: rhs.tag) && lhs.archive == rhs.archive
     }
 
     /// Hashes the identifier; consistent with ``==`` because equal bytes are equal strings.

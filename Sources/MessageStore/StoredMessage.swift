@@ -80,9 +80,9 @@ public struct StoredMessage: Sendable, Hashable {
 
     /// Whether this delivery carries the same message as the `stored` version, byte for byte,
     /// whenever each was stored: `storedAt` is not compared, nor `read` once a reader has set
-    /// it (a reader's statement is not part of what Qualia sent).
+    /// it (a reader's statement is not part of what Qualia sent), nor archived files.
     public func hasSameContent(as stored: StoredMessage) -> Bool {
-        var stored = stored
+        var stored = stored.withoutArchives
         stored.storedAt = storedAt
         if stored.readUpdatedAt != nil {
             stored.read = read
