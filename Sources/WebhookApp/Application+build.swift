@@ -1,3 +1,4 @@
+import Blobs
 import DynamoDBMessageStore
 import HTTPTypes
 import Hummingbird
@@ -7,18 +8,23 @@ import Logging
 import NIOHTTP1
 import MessageStore
 import SQLiteMessageStore
+import ServiceLifecycle
 
-/// Builds the whole service from its configuration: opens the configured store and returns
+/// Builds the whole service from its configuration: opens the configured stores and returns
 /// the application, ready to run. The executable and the tests both call this.
 /// - Throws: ``MessageStoreError`` when the store cannot be opened.
 public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let store = try await openStore(configuration, logger: logger)
-    return buildApplication(configuration, store: store, logger: logger)
+    return buildApplication(configuration, store: store, blobs: openBlobStore(configuration.attachments, logger: logger), logger: logger)
 }
 
 /// Builds the service over a store that is already open. The application owns the store
 /// from then on and shuts it down after the HTTP server has stopped.
-public func buildApplication(_ configuration: AppConfiguration, store: any MessageStore, logger: Logger) -> some ApplicationProtocol {
+/// - Parameter blobs: The attachment archive's blob store; `nil` opens the configured one.
+public func buildApplication(
+    _ configuration: AppConfiguration, store: any MessageStore, blobs: (any BlobStore)? = nil, logger: Logger
+) -> some ApplicationProtocol {
+    let blobs = blobs ?? openBlobStore(configuration.attachments, logger: logger)
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
@@ -35,15 +41,17 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
     )
     let webhook = router.group("webhook").add(middleware: authentication)
     let doorbell = FeedDoorbell()
+    let archiveBell = configuration.attachments.isArchiving ? FeedDoorbell() : nil
     let hub = FeedHub(limits: .init(capacity: 4 * configuration.feed.maximumSubscriberLag, maximumLag: Int64(configuration.feed.maximumSubscriberLag)))
     let reader = ReaderController(store: store, maxBodyBytes: configuration.http.maxBodyBytes, doorbell: doorbell)
     MessageController(
         store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes),
-        reader: reader, doorbell: doorbell
+        reader: reader, doorbell: doorbell, archiveBell: archiveBell
     ).addRoutes(to: webhook)
     reader.addRoutes(to: webhook)
     FeedController(store: store, hub: hub, retention: configuration.feed.retention).addRoutes(to: webhook)
     SearchController(store: store).addRoutes(to: webhook)
+    AttachmentController(store: store, blobs: blobs).addRoutes(to: webhook)
     router.addMethodNotAllowedResponders()
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).
@@ -68,15 +76,33 @@ public func buildApplication(_ configuration: AppConfiguration, store: any Messa
             webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout, logger: logger
         ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
-        // Services stop in reverse order: the server drains first, then the feed's follower and
-        // pruner, then the store closes.
+        // Services stop in reverse order: the server drains first, then the archiver, the
+        // feed's follower and pruner, then the store closes.
         services: [
             MessageStoreService(store: store, logger: logger),
             FeedFollower(store: store, hub: hub, doorbell: doorbell, logger: logger),
             FeedPruner(store: store, logger: logger),
-        ],
+        ] + archiver(configuration.attachments, store: store, blobs: blobs, bell: archiveBell, logger: logger),
         logger: logger
     )
+}
+
+/// The attachment archiver, when archiving is on.
+private func archiver(
+    _ settings: AppConfiguration.Attachments, store: any MessageStore, blobs: any BlobStore, bell: FeedDoorbell?, logger: Logger
+) -> [any Service] {
+    guard let bell, let ledger = store as? any ArchiveLedger else { return [] }
+    let fetcher = AttachmentFetcher(policy: settings.allowedHosts, limits: settings.limits, scratchFolder: LocalBlobStore.scratchFolder(of: settings.folder))
+    return [AttachmentArchiver(store: store, ledger: ledger, blobs: blobs, fetcher: fetcher, bell: bell, settings: settings.archiver, logger: logger)]
+}
+
+/// The attachment archive's blob store that the configuration selects. It touches nothing
+/// until used: the archiver prepares its folders when it starts.
+public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logger) -> any BlobStore {
+    switch settings.store {
+    case .local:
+        return LocalBlobStore(root: settings.folder)
+    }
 }
 
 /// Opens the store that the configuration selects.

@@ -42,7 +42,7 @@ import Testing
             let storedAtMilliseconds = try #require(ISO8601.unixMilliseconds(from: storedAt))
             #expect(storedAtMilliseconds >= before && storedAtMilliseconds <= before + 60_000)
             let expected = #"""
-                {"order_id":"QO-123456","message_type":null,"count":1,"messages":[{"PK":"MESSAGE#QO-123456","SK":"message.received#MSG-001","orderId":"QO-123456","messageId":"MSG-001","messageType":"message.received","fromName":"John Smith","text":"Message content here","createdDate":"2025-10-28T10:30:00Z","read":false,"timestamp":1761647400000,"storedAt":"STORED_AT","orderNumber":"ORD-2025-001","attachments":[{"_id":"ATT-001","name":"document.pdf","url":"https://example.com/files/document.pdf","tag":"contract"}]}]}
+                {"order_id":"QO-123456","message_type":null,"count":1,"messages":[{"PK":"MESSAGE#QO-123456","SK":"message.received#MSG-001","orderId":"QO-123456","messageId":"MSG-001","messageType":"message.received","fromName":"John Smith","text":"Message content here","createdDate":"2025-10-28T10:30:00Z","read":false,"timestamp":1761647400000,"storedAt":"STORED_AT","orderNumber":"ORD-2025-001","attachments":[{"_id":"ATT-001","name":"document.pdf","url":"https://example.com/files/document.pdf","tag":"contract","archived":false}]}]}
                 """#.replacingOccurrences(of: "STORED_AT", with: storedAt)
             #expect(response.text == expected)
         }

@@ -157,7 +157,7 @@ import Testing
             let doorbell = FeedDoorbell()
             MessageController(
                 store: store, maxBodyBytes: 1 << 20, listingCache: cache,
-                reader: ReaderController(store: store, maxBodyBytes: 1 << 20, doorbell: doorbell), doorbell: doorbell
+                reader: ReaderController(store: store, maxBodyBytes: 1 << 20, doorbell: doorbell), doorbell: doorbell, archiveBell: nil
             ).addRoutes(to: router.group("webhook"))
             try await Application(router: router).test(.router) { client in
                 let big = try await client.getMessages("QO-BIG")

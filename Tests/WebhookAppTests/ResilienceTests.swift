@@ -96,7 +96,7 @@ import Glibc
                 #expect(item["fromName"] as? String == example["from_name"] as? String)
                 #expect(item["createdDate"] as? String == example["created_date"] as? String)
                 #expect(item["orderNumber"] as? String == example["order_number"] as? String)
-                #expect((item["attachments"] as? [[String: String]])?.first?["url"] == "https://example.com/files/document.pdf")
+                #expect((item["attachments"] as? [[String: Any]])?.first?["url"] as? String == "https://example.com/files/document.pdf")
             }
             // The search index was written in the same transactions: a search across orders
             // finds every message the crash kept, and nothing else.

@@ -29,6 +29,9 @@ struct AttachmentHostPolicy: Sendable, Equatable {
         var description: String
     }
 
+    /// Allows nothing: archiving is off.
+    init() {}
+
     /// Reads a comma-separated list (spaces around entries are ignored).
     /// - Throws: ``Problem`` for an entry that is neither a name, a `*.suffix` nor an address.
     init(parsing list: String) throws(Problem) {

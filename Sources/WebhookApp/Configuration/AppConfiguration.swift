@@ -21,14 +21,20 @@ public struct AppConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// The change feed and its live stream.
     public var feed: Feed
+    /// The attachment archive.
+    public var attachments: Attachments
 
     /// Creates a configuration directly (tests build their own).
-    public init(auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info, feed: Feed = .init()) {
+    public init(
+        auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info, feed: Feed = .init(),
+        attachments: Attachments = .init()
+    ) {
         self.http = http
         self.auth = auth
         self.store = store
         self.logLevel = logLevel
         self.feed = feed
+        self.attachments = attachments
     }
 
     /// Reads the configuration from variables, reporting every missing or bad one at once.
@@ -39,6 +45,7 @@ public struct AppConfiguration: Sendable {
         let auth = Auth.read(&reader)
         let store = Store.read(&reader)
         let feed = Feed(reading: &reader)
+        let attachments = Attachments(reading: &reader)
         var logLevel = Logger.Level.info
         if let name = reader.value("LOG_LEVEL") {
             if let level = Logger.Level(rawValue: name.lowercased()) {
@@ -48,7 +55,7 @@ public struct AppConfiguration: Sendable {
             }
         }
         guard reader.problems.isEmpty, let auth else { throw ConfigurationError(problems: reader.problems) }
-        self.init(auth: auth, http: http, store: store, logLevel: logLevel, feed: feed)
+        self.init(auth: auth, http: http, store: store, logLevel: logLevel, feed: feed, attachments: attachments)
     }
 
     /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).

@@ -91,6 +91,23 @@ public struct WebhookError: Error, Sendable, HTTPResponseError {
     /// 404: no message with that order, type and id.
     public static let messageNotFound = WebhookError(status: .notFound, code: "not_found", message: "No such message.")
 
+    /// 404: the message has no attachment with that id (or there is no such message).
+    public static let attachmentNotFound = WebhookError(status: .notFound, code: "not_found", message: "No such attachment.")
+
+    /// 416: a `Range` outside an archived file of `size` bytes.
+    static func rangeNotSatisfiable(size: Int64) -> WebhookError {
+        WebhookError(
+            status: .rangeNotSatisfiable, code: "range_not_satisfiable",
+            message: "The requested range lies outside the file, which is \(size) bytes long.", headers: [.contentRange: "bytes */\(size)"]
+        )
+    }
+
+    /// 503: the attachment archive's blob store cannot be read right now.
+    static let archiveUnavailable = WebhookError(
+        status: .serviceUnavailable, code: "archive_unavailable", message: "The attachment archive is unavailable; try again later.",
+        headers: [.retryAfter: "5"]
+    )
+
     /// 404: no such route.
     public static let notFound = WebhookError(status: .notFound, code: "not_found", message: "No such endpoint.")
 

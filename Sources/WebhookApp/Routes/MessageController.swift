@@ -17,6 +17,9 @@ struct MessageController: Sendable {
     let reader: ReaderController
     /// Rung after each stored change, so that live subscribers get it at once.
     let doorbell: FeedDoorbell
+    /// Rung after a change of a message with attachments, when archiving is on, so that the
+    /// archiver starts on it at once (it never delays the answer).
+    let archiveBell: FeedDoorbell?
 
     func addRoutes(to group: RouterGroup<WebhookRequestContext>) {
         group.post("messages", use: receive)
@@ -29,7 +32,10 @@ struct MessageController: Sendable {
         let json = try await Self.readJSON(of: request, upTo: maxBodyBytes, context: context)
         let message = try WebhookPayload.validate(json, storedAt: UnixTime.nowMilliseconds())
         let outcome = try await store.store(message)
-        if outcome.wroteNewVersion { doorbell.ring() }
+        if outcome.wroteNewVersion {
+            doorbell.ring()
+            if message.attachments?.isEmpty == false { archiveBell?.ring() }
+        }
 
         let responseTime = context.elapsedMilliseconds
         context.logger.info(
