@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "WebhookApp", targets: ["WebhookApp"]),
         .library(name: "MessageStore", targets: ["MessageStore"]),
         .library(name: "SQLiteMessageStore", targets: ["SQLiteMessageStore"]),
+        .library(name: "AWSSigning", targets: ["AWSSigning"]),
         .library(name: "DynamoDB", targets: ["DynamoDB"]),
         .library(name: "Blobs", targets: ["Blobs"]),
     ],
@@ -53,11 +54,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A small DynamoDB client of our own (JSON 1.0 protocol, SigV4, credentials, retries),
+        // What every AWS client of ours shares: the SigV4 signer, the credential providers and
+        // their chain, and the task-local deadline that credential fetches honour.
+        .target(
+            name: "AWSSigning",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small DynamoDB client of our own (JSON 1.0 protocol, retries) on AWSSigning,
         // knowing nothing of webhooks.
         .target(
             name: "DynamoDB",
             dependencies: [
+                "AWSSigning",
                 "JSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -71,7 +85,7 @@ let package = Package(
         .target(
             name: "DynamoDBMessageStore",
             dependencies: [
-                "DynamoDB", "MessageStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "AWSSigning", "DynamoDB", "MessageStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -147,7 +161,7 @@ let package = Package(
         .target(
             name: "StoreTestSupport",
             dependencies: [
-                "MessageStore", "SQLiteMessageStore", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
+                "MessageStore", "SQLiteMessageStore", "AWSSigning", "DynamoDB", "DynamoDBMessageStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -164,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "DynamoDBTests",
             dependencies: [
-                "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
+                "AWSSigning", "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],
@@ -177,6 +191,7 @@ let package = Package(
                 "WebhookApp",
                 "MessageStore",
                 "SQLiteMessageStore",
+                "AWSSigning",
                 "DynamoDB",
                 "DynamoDBMessageStore",
                 "SendTest",

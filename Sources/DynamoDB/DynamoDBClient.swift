@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AWSSigning
 import Foundation
 import Logging
 import NIOCore

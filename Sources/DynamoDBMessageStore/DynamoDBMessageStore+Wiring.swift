@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AWSSigning
 import DynamoDB
 import Logging
 import MessageStore

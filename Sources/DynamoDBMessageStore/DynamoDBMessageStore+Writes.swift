@@ -1,3 +1,4 @@
+import AWSSigning
 import DynamoDB
 import Foundation
 import Logging

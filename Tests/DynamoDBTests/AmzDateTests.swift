@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import AWSSigning
 @testable import DynamoDB
 
 /// The signing timestamps, computed without a calendar, checked against Foundation's.

@@ -2,6 +2,7 @@ import Foundation
 import StoreTestSupport
 import Testing
 
+@testable import AWSSigning
 @testable import DynamoDB
 
 /// botocore, run from Python, as a second independent signer.

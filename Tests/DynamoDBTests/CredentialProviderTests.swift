@@ -4,6 +4,7 @@ import HTTPTypes
 import StoreTestSupport
 import Testing
 
+@testable import AWSSigning
 @testable import DynamoDB
 
 @Suite struct CredentialProviderTests {

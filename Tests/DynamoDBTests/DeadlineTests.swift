@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AWSSigning
 import DynamoDBMessageStore
 import Foundation
 import JSON

@@ -1,3 +1,4 @@
+import AWSSigning
 import Foundation
 import HTTPTypes
 import Logging

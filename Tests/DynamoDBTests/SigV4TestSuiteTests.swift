@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import AWSSigning
 @testable import DynamoDB
 
 /// One case of AWS's published Signature Version 4 test suite (see the fixture's `source`).
