@@ -179,6 +179,7 @@ let package = Package(
             name: "DynamoDBTests",
             dependencies: [
                 "AWSSigning", "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],

@@ -12,23 +12,48 @@ public struct SigV4Signer: Sendable {
     public struct Request: Sendable {
         /// The HTTP method, such as `POST`.
         public var method: String
-        /// The path, not percent-encoded (`/` for DynamoDB).
+        /// The path, not percent-encoded (`/` for DynamoDB; `/{bucket}/{key}` or `/{key}` for S3).
         public var path: String
         /// Query parameters, not percent-encoded.
         public var query: [(name: String, value: String)]
         /// Headers to sign, which must include `host`.
         public var headers: [(name: String, value: String)]
-        /// The body.
+        /// The body, hashed into the signature unless ``contentSHA256`` is given.
         public var body: [UInt8]
+        /// The payload's hex SHA-256, or `UNSIGNED-PAYLOAD`, for a body that is not in memory
+        /// (a file streamed to S3). When set it stands for the body in the canonical request,
+        /// and the signer adds it as the signed `x-amz-content-sha256` header S3 requires;
+        /// `nil` (DynamoDB) hashes ``body`` and adds no header.
+        public var contentSHA256: String?
+        /// How ``path`` becomes the canonical URI.
+        public var pathEncoding: PathEncoding
 
         /// Creates a request.
-        public init(method: String, path: String = "/", query: [(name: String, value: String)] = [], headers: [(name: String, value: String)], body: [UInt8] = []) {
+        public init(
+            method: String, path: String = "/", query: [(name: String, value: String)] = [], headers: [(name: String, value: String)],
+            body: [UInt8] = [], contentSHA256: String? = nil, pathEncoding: PathEncoding = .encodedOnce
+        ) {
             self.method = method
             self.path = path
             self.query = query
             self.headers = headers
             self.body = body
+            self.contentSHA256 = contentSHA256
+            self.pathEncoding = pathEncoding
         }
+    }
+
+    /// How a request's path, given unencoded, becomes the canonical URI.
+    ///
+    /// The path on the wire is URI-encoded once (RFC 3986 unreserved characters and `/` kept).
+    /// S3 signs that path as it is; every other service encodes it once more. DynamoDB's
+    /// path is `/`, for which both rules give `/`.
+    public enum PathEncoding: Sendable, Hashable {
+        /// Each segment URI-encoded once, `/` kept: S3's rule (botocore's `S3SigV4Auth`).
+        case encodedOnce
+        /// The once-encoded path encoded again (`%` becomes `%25`): the rule of the services
+        /// other than S3 (botocore's `SigV4Auth`).
+        case encodedTwice
     }
 
     /// The key to sign with.
@@ -49,11 +74,14 @@ public struct SigV4Signer: Sendable {
         self.keyCache = keyCache
     }
 
-    /// The headers to add to `request`: `x-amz-date`, `x-amz-security-token` (with temporary
-    /// credentials) and `authorization`. The first two are signed too.
+    /// The headers to add to `request`: `x-amz-content-sha256` (when the request gives
+    /// ``Request/contentSHA256``), `x-amz-date`, `x-amz-security-token` (with temporary
+    /// credentials) and `authorization`. All but the last are signed too.
     public func signingHeaders(for request: Request, date: Date) -> [(name: String, value: String)] {
         let timestamp = AmzDate(date)
-        var added: [(name: String, value: String)] = [("x-amz-date", timestamp.dateTime)]
+        var added: [(name: String, value: String)] = []
+        if let contentSHA256 = request.contentSHA256 { added.append(("x-amz-content-sha256", contentSHA256)) }
+        added.append(("x-amz-date", timestamp.dateTime))
         if let token = credentials.sessionToken { added.append(("x-amz-security-token", token)) }
         var signed = request
         signed.headers += added
@@ -70,7 +98,8 @@ public struct SigV4Signer: Sendable {
 
     /// The canonical request and its `SignedHeaders` list.
     func canonicalRequest(_ request: Request) -> (text: String, signedHeaders: String) {
-        let canonicalURI = request.path.isEmpty ? "/" : Self.percentEncode(request.path, keepSlash: true)
+        var canonicalURI = request.path.isEmpty ? "/" : Self.percentEncode(request.path, keepSlash: true)
+        if request.pathEncoding == .encodedTwice { canonicalURI = Self.percentEncode(canonicalURI, keepSlash: true) }
         let encodedQuery: [(name: String, value: String)] = request.query.map {
             (Self.percentEncode($0.name, keepSlash: false), Self.percentEncode($0.value, keepSlash: false))
         }
@@ -103,7 +132,7 @@ public struct SigV4Signer: Sendable {
             canonicalHeaders += header.value
             canonicalHeaders += "\n"
         }
-        let payloadHash = SHA256.hash(data: request.body).hexString
+        let payloadHash = request.contentSHA256 ?? SHA256.hash(data: request.body).hexString
         let text = [request.method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
         return (text, signedHeaders)
     }
@@ -139,6 +168,13 @@ public struct SigV4Signer: Sendable {
         }
         if isCanonical && !previousIsSpace || value.isEmpty { return value }
         return value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+
+    /// URI-encodes `text` as SigV4 and S3 want it on the wire: every byte but RFC 3986's
+    /// unreserved `A–Z a–z 0–9 - . _ ~` (and `/` when `keepingSlashes`) as `%XX`, upper-case.
+    /// A path encoded this way is what ``PathEncoding/encodedOnce`` signs.
+    public static func uriEncode(_ text: String, keepingSlashes: Bool = false) -> String {
+        percentEncode(text, keepSlash: keepingSlashes)
     }
 
     /// RFC 3986 percent-encoding: everything but `A–Z a–z 0–9 - . _ ~` (and `/` in paths).
