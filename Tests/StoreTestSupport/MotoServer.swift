@@ -79,6 +79,14 @@ public enum MotoServer {
 
     private static let searchServer: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
 
+    /// A moto of the S3 suites' own (moto serves S3 beside DynamoDB, path-style): their
+    /// multi-megabyte uploads would otherwise hold up the DynamoDB suites' calls on the first
+    /// server, which answers one call at a time. Started on first use; `nil` (the first
+    /// server is used) where moto cannot be started here.
+    public static let s3Endpoint: String? = s3Server?.endpoint ?? endpoint
+
+    private static let s3Server: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
+
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
         "DynamoDB tests skipped: moto is not installed (python3 cannot import moto.server; pip install 'moto[server]'), and DYNAMODB_TEST_ENDPOINT names no running server."
