@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "DynamoDB", targets: ["DynamoDB"]),
         .library(name: "Blobs", targets: ["Blobs"]),
         .library(name: "S3", targets: ["S3"]),
+        .library(name: "S3BlobStore", targets: ["S3BlobStore"]),
     ],
     dependencies: [
         // No default traits: swift-configuration is not used (our `.env` reader strips quotes).
@@ -116,6 +117,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Archived attachment files in an S3 bucket, behind the blob store seam.
+        .target(name: "S3BlobStore", dependencies: ["Blobs", "S3", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         // The HTTP service: configuration, routes, validation, auth, errors, logging.
         .target(
             name: "WebhookApp",
@@ -204,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "S3Tests",
             dependencies: [
-                "AWSSigning", "S3", "StoreTestSupport",
+                "AWSSigning", "Blobs", "S3", "S3BlobStore", "StoreTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
