@@ -9,107 +9,108 @@ import Testing
 @Suite(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
 struct S3ClientTests {
     @Test func aSmallObjectIsReadBackWholeAndByteEqual() async throws {
-        let bucket = try await S3TestBucket.make()
-        let bytes = patternBytes(count: 300_001)
-        try await bucket.put(bytes, as: "attachments/small.bin", contentType: "application/pdf")
-        let read = try await bucket.get("attachments/small.bin")
-        #expect(read.bytes == bytes)
-        #expect(read.head.size == 300_001)
-        #expect(read.head.contentType == "application/pdf")
-        #expect(read.head.etag?.isEmpty == false)
-        try await bucket.finish()
+        try await S3TestBucket.with { bucket in
+            let bytes = patternBytes(count: 300_001)
+            try await bucket.put(bytes, as: "attachments/small.bin", contentType: "application/pdf")
+            let read = try await bucket.get("attachments/small.bin")
+            #expect(read.bytes == bytes)
+            #expect(read.head.size == 300_001)
+            #expect(read.head.contentType == "application/pdf")
+            #expect(read.head.etag?.isEmpty == false)
+        }
     }
 
     @Test func anEmptyObjectRoundTrips() async throws {
-        let bucket = try await S3TestBucket.make()
-        try await bucket.put([], as: "empty")
-        let read = try await bucket.get("empty")
-        #expect(read.bytes.isEmpty && read.head.size == 0)
-        try await bucket.finish()
+        try await S3TestBucket.with { bucket in
+            try await bucket.put([], as: "empty")
+            let read = try await bucket.get("empty")
+            #expect(read.bytes.isEmpty && read.head.size == 0)
+        }
     }
 
     @Test func aFileAboveTheThresholdGoesUpInPartsAndReadsBackIdentical() async throws {
         let mebibyte = 1024 * 1024
-        let bucket = try await S3TestBucket.make(multipartThreshold: Int64(5 * mebibyte), partSize: Int64(5 * mebibyte))
-        let bytes = patternBytes(count: 12 * mebibyte + 17)
-        try await bucket.put(bytes, as: "big/file.bin")
-        let head = try #require(try await bucket.client.headObject(bucket: bucket.name, key: "big/file.bin"))
-        #expect(head.size == Int64(bytes.count))
-        // A multipart object's ETag is `"{md5 of the parts' md5s}-{part count}"`: three parts.
-        #expect(head.etag?.hasSuffix("-3\"") == true, "\(head.etag ?? "no etag")")
-        let read = try await bucket.get("big/file.bin")
-        #expect(read.bytes.count == bytes.count)
-        #expect(SHA256.hex(read.bytes) == SHA256.hex(bytes))
-        try await bucket.finish()
+        try await S3TestBucket.with(multipartThreshold: Int64(5 * mebibyte), partSize: Int64(5 * mebibyte)) { bucket in
+            let bytes = patternBytes(count: 12 * mebibyte + 17)
+            try await bucket.put(bytes, as: "big/file.bin")
+            let head = try #require(try await bucket.client.headObject(bucket: bucket.name, key: "big/file.bin"))
+            #expect(head.size == Int64(bytes.count))
+            // A multipart object's ETag is `"{md5 of the parts' md5s}-{part count}"`: three parts.
+            #expect(head.etag?.hasSuffix("-3\"") == true, "\(head.etag ?? "no etag")")
+            let read = try await bucket.get("big/file.bin")
+            #expect(read.bytes.count == bytes.count)
+            #expect(SHA256.hex(read.bytes) == SHA256.hex(bytes))
+        }
     }
 
     @Test func rangesReadExactlyTheirBytes() async throws {
-        let bucket = try await S3TestBucket.make()
-        let bytes = patternBytes(count: 100_000)
-        try await bucket.put(bytes, as: "ranged")
-        for range: ClosedRange<Int64> in [0...0, 40_000...59_999, 99_999...99_999] {
-            let read = try await bucket.get("ranged", range: range)
-            #expect(read.bytes == Array(bytes[Int(range.lowerBound)...Int(range.upperBound)]), "\(range)")
-            #expect(read.head.size == 100_000, "the whole object's size, not the range's")
+        try await S3TestBucket.with { bucket in
+            let bytes = patternBytes(count: 100_000)
+            try await bucket.put(bytes, as: "ranged")
+            for range: ClosedRange<Int64> in [0...0, 40_000...59_999, 99_999...99_999] {
+                let read = try await bucket.get("ranged", range: range)
+                #expect(read.bytes == Array(bytes[Int(range.lowerBound)...Int(range.upperBound)]), "\(range)")
+                #expect(read.head.size == 100_000, "the whole object's size, not the range's")
+            }
         }
-        try await bucket.finish()
     }
 
     @Test func theBodyIsDeliveredInChunksAsTheConsumerAsks() async throws {
-        let bucket = try await S3TestBucket.make()
-        let bytes = patternBytes(count: 3 * 1024 * 1024)
-        try await bucket.put(bytes, as: "chunked")
-        let content = try await bucket.client.getObject(bucket: bucket.name, key: "chunked")
-        #expect(content.contentLength == Int64(bytes.count))
-        var chunks = 0
-        var hasher = SHA256()
-        try await content.stream { chunk in
-            chunks += 1
-            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            try await Task.sleep(for: .milliseconds(1))  // a slow consumer
+        try await S3TestBucket.with { bucket in
+            let bytes = patternBytes(count: 3 * 1024 * 1024)
+            try await bucket.put(bytes, as: "chunked")
+            let content = try await bucket.client.getObject(bucket: bucket.name, key: "chunked")
+            #expect(content.contentLength == Int64(bytes.count))
+            var chunks = 0
+            var hasher = SHA256()
+            try await content.stream { chunk in
+                chunks += 1
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                try await Task.sleep(for: .milliseconds(1))  // a slow consumer
+            }
+            #expect(chunks > 1)
+            #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == SHA256.hex(bytes))
         }
-        #expect(chunks > 1)
-        #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == SHA256.hex(bytes))
-        try await bucket.finish()
     }
 
     @Test func headOfAMissingObjectIsNil() async throws {
-        let bucket = try await S3TestBucket.make()
-        #expect(try await bucket.client.headObject(bucket: bucket.name, key: "missing") == nil)
-        try await bucket.finish()
+        try await S3TestBucket.with { bucket in
+            let head = try await bucket.client.headObject(bucket: bucket.name, key: "missing")
+            #expect(head == nil)
+        }
     }
 
     @Test func gettingAMissingObjectIsNotFound() async throws {
-        let bucket = try await S3TestBucket.make()
-        let error = await #expect(throws: S3Error.self) { try await bucket.get("missing") }
-        #expect(error?.isNotFound == true)
-        #expect(error?.code == "NoSuchKey")
-        #expect(error?.status == 404)
-        try await bucket.finish()
+        try await S3TestBucket.with { bucket in
+            let error = await #expect(throws: S3Error.self) { try await bucket.get("missing") }
+            #expect(error?.isNotFound == true)
+            #expect(error?.code == "NoSuchKey")
+            #expect(error?.status == 404)
+        }
     }
 
     @Test func aMissingBucketIsAnS3ErrorWithItsCode() async throws {
-        let bucket = try await S3TestBucket.make()
-        let error = await #expect(throws: S3Error.self) {
-            _ = try await bucket.client.getObject(bucket: bucket.name + "-missing", key: "anything")
+        try await S3TestBucket.with { bucket in
+            let error = await #expect(throws: S3Error.self) {
+                _ = try await bucket.client.getObject(bucket: bucket.name + "-missing", key: "anything")
+            }
+            #expect(error?.code == "NoSuchBucket")
+            #expect(error?.isNotFound == false, "a missing bucket is not a missing object")
+            #expect(error?.description.contains("testing") == false, "no credentials in errors")
+            let putError = await #expect(throws: S3Error.self) { try await bucket.client.createBucket("ab") }
+            #expect(putError?.code == "InvalidBucketName" && putError?.status == 400)
         }
-        #expect(error?.code == "NoSuchBucket")
-        #expect(error?.isNotFound == false, "a missing bucket is not a missing object")
-        #expect(error?.description.contains("testing") == false, "no credentials in errors")
-        let putError = await #expect(throws: S3Error.self) { try await bucket.client.createBucket("ab") }
-        #expect(putError?.code == "InvalidBucketName" && putError?.status == 400)
-        try await bucket.finish()
     }
 
     @Test(arguments: ["with space/and+plus=equals", "unicode/ünï©ødé-日本", "tilde~and.dots_-", "a%percent&amp?query#hash", "trailing "])
     func keysThatNeedEncodingRoundTrip(_ key: String) async throws {
-        let bucket = try await S3TestBucket.make()
-        let bytes = Array("contents of \(key)".utf8)
-        try await bucket.put(bytes, as: key)
-        #expect(try await bucket.get(key).bytes == bytes)
-        #expect(try await bucket.client.headObject(bucket: bucket.name, key: key)?.size == Int64(bytes.count))
-        // The key is taken literally: a neighbour spelled with the escape is another object.
-        #expect(try await bucket.client.headObject(bucket: bucket.name, key: key.replacingOccurrences(of: " ", with: "%20") + "x") == nil)
-        try await bucket.finish()
+        try await S3TestBucket.with { bucket in
+            let bytes = Array("contents of \(key)".utf8)
+            try await bucket.put(bytes, as: key)
+            #expect(try await bucket.get(key).bytes == bytes)
+            #expect(try await bucket.client.headObject(bucket: bucket.name, key: key)?.size == Int64(bytes.count))
+            // The key is taken literally: a neighbour spelled with the escape is another object.
+            #expect(try await bucket.client.headObject(bucket: bucket.name, key: key.replacingOccurrences(of: " ", with: "%20") + "x") == nil)
+        }
     }
 }

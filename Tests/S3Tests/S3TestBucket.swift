@@ -7,17 +7,32 @@ import S3
 import StoreTestSupport
 
 /// A fresh bucket on the S3 suites' moto, with a client for it and a temporary folder for
-/// the files a test uploads; everything is let go of by ``finish()``.
+/// the files a test uploads, for the duration of ``with(multipartThreshold:partSize:_:)``.
 struct S3TestBucket {
     let client: S3Client
     let name: String
     let folder: TemporaryDirectory
 
-    /// A client for the suites' moto (test credentials) and a bucket of a unique name.
+    /// Runs `body` with a client for the suites' moto (test credentials) and a bucket of a
+    /// unique name, then shuts the client down and removes the folder, whether `body` threw
+    /// or not (a client dropped unshut would crash the test process).
     /// - Parameters:
     ///   - multipartThreshold: Files larger than this go up in parts.
     ///   - partSize: Their part size.
-    static func make(multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024) async throws -> S3TestBucket {
+    static func with(
+        multipartThreshold: Int64 = 16 * 1024 * 1024, partSize: Int64 = 8 * 1024 * 1024, _ body: (S3TestBucket) async throws -> Void
+    ) async throws {
+        let bucket = try await make(multipartThreshold: multipartThreshold, partSize: partSize)
+        do {
+            try await body(bucket)
+        } catch {
+            try? await bucket.finish()
+            throw error
+        }
+        try await bucket.finish()
+    }
+
+    private static func make(multipartThreshold: Int64, partSize: Int64) async throws -> S3TestBucket {
         guard let endpoint = MotoServer.s3Endpoint else {
             throw S3Error(status: 0, code: "NoTestServer", message: MotoServer.skipReason)
         }
@@ -37,7 +52,7 @@ struct S3TestBucket {
     }
 
     /// Shuts the client down and removes the folder.
-    func finish() async throws {
+    private func finish() async throws {
         folder.remove()
         try await client.shutdown()
     }
