@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import S3
 import StoreTestSupport
@@ -112,5 +113,25 @@ struct S3ClientTests {
             // The key is taken literally: a neighbour spelled with the escape is another object.
             #expect(try await bucket.client.headObject(bucket: bucket.name, key: key.replacingOccurrences(of: " ", with: "%20") + "x") == nil)
         }
+    }
+}
+
+/// A client built from the environment, as the service builds one.
+@Suite(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
+struct S3ClientEnvironmentTests {
+    @Test func theEndpointAndCredentialsComeFromTheSDKsVariables() async throws {
+        let endpoint = try #require(MotoServer.s3Endpoint)
+        let environment = ["AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "HOME": "/nonexistent"]
+        let client = try S3Client(region: "us-east-1", environment: environment, logger: Logger(label: "test"))
+        do {
+            let bucket = "qualia-test-\(UUID().uuidString.prefix(8).lowercased())"
+            try await client.createBucket(bucket)
+            let head = try await client.headObject(bucket: bucket, key: "nothing")
+            #expect(head == nil)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
     }
 }
