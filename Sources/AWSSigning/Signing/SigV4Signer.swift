@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Synchronization
 
 /// AWS Signature Version 4, as AWS's documentation describes it ("Create a signed AWS API
 /// request"): canonical request, string to sign, derived signing key, `Authorization` header.
@@ -192,96 +191,5 @@ public struct SigV4Signer: Sendable {
             }
         }
         return encoded
-    }
-}
-
-/// Keeps the most recent derived signing key, which is valid for one day, region and service.
-public final class SigningKeyCache: Sendable {
-    struct Scope: Hashable {
-        var accessKeyID: String
-        var date: String
-        var region: String
-        var service: String
-    }
-
-    private let latest = Mutex<(scope: Scope, key: SymmetricKey)?>(nil)
-
-    /// Creates an empty cache.
-    public init() {}
-
-    func key(for scope: Scope) -> SymmetricKey? {
-        latest.withLock { $0?.scope == scope ? $0?.key : nil }
-    }
-
-    func store(_ key: SymmetricKey, for scope: Scope) {
-        latest.withLock { $0 = (scope, key) }
-    }
-}
-
-/// `YYYYMMDD` and `YYYYMMDDTHHMMSSZ` in UTC.
-struct AmzDate {
-    let date: String
-    let dateTime: String
-
-    /// Computed from the seconds since 1970, with no calendar: Foundation's `Calendar` took a
-    /// large share of each request's signing time. UTC has no leap seconds in POSIX time, so
-    /// whole days of 86,400 seconds are exact.
-    init(_ instant: Date) {
-        let seconds = Int64(instant.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = Self.civilDate(daysSince1970: days)
-        var text: [UInt8] = []
-        text.reserveCapacity(16)
-        func append(_ value: Int64, width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var value = value
-            while divisor > 0 {
-                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                value %= divisor
-                divisor /= 10
-            }
-        }
-        append(year, width: 4)
-        append(month, width: 2)
-        append(day, width: 2)
-        date = String(decoding: text, as: UTF8.self)
-        text.append(UInt8(ascii: "T"))
-        append(Int64(secondOfDay / 3600), width: 2)
-        append(Int64(secondOfDay / 60 % 60), width: 2)
-        append(Int64(secondOfDay % 60), width: 2)
-        text.append(UInt8(ascii: "Z"))
-        dateTime = String(decoding: text, as: UTF8.self)
-    }
-
-    /// The proleptic Gregorian year, month and day of a day counted from 1970-01-01 (Howard
-    /// Hinnant's `civil_from_days`).
-    static func civilDate(daysSince1970: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let shifted = daysSince1970 + 719_468  // days since 0000-03-01
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    /// Lower-case hexadecimal.
-    var hexString: String {
-        let digits: StaticString = "0123456789abcdef"
-        var text: [UInt8] = []
-        text.reserveCapacity(underestimatedCount * 2)
-        digits.withUTF8Buffer { digits in
-            for byte in self {
-                text.append(digits[Int(byte >> 4)])
-                text.append(digits[Int(byte & 0xF)])
-            }
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }
