@@ -46,7 +46,8 @@ extension S3Client {
     /// Sends a signed request, retrying 5xx, `SlowDown` and connection failures with backoff,
     /// and returns the first 2xx answer (its body not yet read).
     /// - Parameters:
-    ///   - payloadHash: The body's hex SHA-256, or ``unsignedPayload``.
+    ///   - payloadHash: The body's hex SHA-256, or ``unsignedPayload``; `nil` hashes a body in
+    ///     memory (a file's body is then sent unsigned).
     ///   - allowedStatuses: Other statuses returned rather than thrown (HEAD's 404).
     /// - Throws: ``S3Error`` with S3's code and message for any other answer, or
     ///   `ConnectionFailed` when the last attempt got none.
@@ -57,8 +58,11 @@ extension S3Client {
     ) async throws -> HTTPClientResponse {
         let target = addressing.target(bucket: bucket, key: key, query: query)
         let payloadHash = payloadHash ?? {
-            if case .bytes(let bytes) = body { return Self.sha256Hex(bytes) }
-            return Self.sha256Hex([])
+            switch body {
+            case .empty: Self.sha256Hex([])
+            case .bytes(let bytes): Self.sha256Hex(bytes)
+            case .file: unsignedPayload  // every caller gives a file's hash; never a wrong one
+            }
         }()
         var attempt = 1
         while true {
