@@ -8,7 +8,8 @@ import StoreTestSupport
 import Testing
 
 /// `S3BlobStore` against moto's S3: the blob store contract, and where its objects go.
-@Suite(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
+// Serialized, like S3ClientTests, so the S3 suites do not load the machine all at once.
+@Suite(.serialized, .enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
 struct S3BlobStoreTests {
     /// A blob of `bytes`, written to a file of the bucket's folder.
     static func blob(_ bytes: [UInt8], in bucket: S3TestBucket, contentType: String = "application/pdf") throws -> (BlobDescription, path: String) {

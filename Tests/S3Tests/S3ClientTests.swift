@@ -7,7 +7,8 @@ import StoreTestSupport
 import Testing
 
 /// The S3 client against moto's S3: what is put is what is read, whole, in parts and by range.
-@Suite(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
+// Serialized: its megabyte uploads, all at once, slowed the timing-sensitive suites that run beside it.
+@Suite(.serialized, .enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
 struct S3ClientTests {
     @Test func aSmallObjectIsReadBackWholeAndByteEqual() async throws {
         try await S3TestBucket.with { bucket in

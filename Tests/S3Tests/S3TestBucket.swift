@@ -86,13 +86,23 @@ extension SHA256 {
     }
 }
 
-/// Bytes that differ at every offset in a way a shifted or truncated copy would not match.
+/// Bytes that differ at every offset in a way a shifted or truncated copy would not match
+/// (xorshift64, eight bytes a step, so megabytes are cheap in a debug build).
 func patternBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
     var state = seed
-    return (0..<count).map { _ in
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return UInt8(truncatingIfNeeded: state)
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var offset = 0
+        while offset < count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            var word = state.littleEndian
+            let length = min(8, count - offset)
+            withUnsafeBytes(of: &word) { bytes in
+                for index in 0..<length { buffer[offset + index] = bytes[index] }
+            }
+            offset += length
+        }
+        initialized = count
     }
 }
