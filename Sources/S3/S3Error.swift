@@ -28,5 +28,6 @@ public struct S3Error: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether trying again later may succeed: 5xx (`SlowDown` included), or no answer.
     public var isRetryable: Bool { status == 0 ? code == "ConnectionFailed" : status >= 500 || code == "SlowDown" }
 
+    /// `S3 {status} {code}: {message}`, for logs.
     public var description: String { "S3 \(status) \(code): \(message)" }
 }

@@ -26,6 +26,9 @@ public struct S3BlobStore: BlobStore {
     /// The object key of a blob.
     public func objectKey(_ key: BlobKey) -> String { prefix + key.description }
 
+    /// Uploads the file as the blob's object, unless an object of the blob's size is already
+    /// there. Returns once S3 holds all of it.
+    /// - Throws: ``BlobStoreError/Kind/unavailable`` when S3 cannot be reached or refuses.
     public func put(_ blob: BlobDescription, from path: String) async throws {
         let objectKey = objectKey(blob.key)
         do {
@@ -38,6 +41,8 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
+    /// Whether the blob's object exists (a `HEAD`).
+    /// - Throws: ``BlobStoreError/Kind/unavailable`` when S3 cannot be reached.
     public func contains(_ key: BlobKey) async throws -> Bool {
         do {
             return try await client.headObject(bucket: bucket, key: objectKey(key)) != nil
@@ -46,6 +51,10 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
+    /// Starts a `GET` of the blob's object (or `range` of it); its bytes stream to the
+    /// consumer as they arrive.
+    /// - Throws: ``BlobStoreError/notFound(_:)`` when there is no such object,
+    ///   ``BlobStoreError/Kind/unavailable`` for any other failure.
     public func read(_ key: BlobKey, range: ClosedRange<Int64>?) async throws -> BlobRead {
         let content: S3ObjectContent
         do {
