@@ -128,6 +128,8 @@ let package = Package(
                 "SQLiteMessageStore",
                 "DynamoDBMessageStore",
                 "Blobs",
+                "S3",
+                "S3BlobStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

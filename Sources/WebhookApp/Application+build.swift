@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Blobs
 import DynamoDBMessageStore
 import HTTPTypes
@@ -6,25 +7,36 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOHTTP1
+import S3
+import S3BlobStore
 import MessageStore
 import SQLiteMessageStore
 import ServiceLifecycle
 
 /// Builds the whole service from its configuration: opens the configured stores and returns
 /// the application, ready to run. The executable and the tests both call this.
-/// - Throws: ``MessageStoreError`` when the store cannot be opened.
+/// - Throws: ``MessageStoreError`` when the store cannot be opened; an error of the S3 client
+///   when the attachment archive's endpoint is not a URL.
 public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
     let store = try await openStore(configuration, logger: logger)
-    return buildApplication(configuration, store: store, blobs: openBlobStore(configuration.attachments, logger: logger), logger: logger)
+    let blobs: any BlobStore
+    do {
+        blobs = try openBlobStore(configuration.attachments, logger: logger)
+    } catch {
+        try? await store.shutdown()
+        throw error
+    }
+    return buildApplication(configuration, store: store, blobs: blobs, logger: logger)
 }
 
 /// Builds the service over a store that is already open. The application owns the store
 /// from then on and shuts it down after the HTTP server has stopped.
-/// - Parameter blobs: The attachment archive's blob store; `nil` opens the configured one.
+/// - Parameter blobs: The attachment archive's blob store; `nil` for a local one in the
+///   configuration's folder.
 public func buildApplication(
     _ configuration: AppConfiguration, store: any MessageStore, blobs: (any BlobStore)? = nil, logger: Logger
 ) -> some ApplicationProtocol {
-    let blobs = blobs ?? openBlobStore(configuration.attachments, logger: logger)
+    let blobs = blobs ?? LocalBlobStore(root: configuration.attachments.folder)
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
@@ -97,11 +109,16 @@ private func archiver(
 }
 
 /// The attachment archive's blob store that the configuration selects. It touches nothing
-/// until used: the archiver prepares its folders when it starts.
-public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logger) -> any BlobStore {
+/// until used: the archiver prepares its folders when it starts. An S3 store shares the
+/// process's HTTP client pool (`HTTPClient.shared`), so it needs no shutdown.
+/// - Throws: an error of the S3 client when its endpoint is not a URL.
+public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logger) throws -> any BlobStore {
     switch settings.store {
     case .local:
         return LocalBlobStore(root: settings.folder)
+    case .s3(let s3):
+        let client = try S3Client(region: s3.region, environment: s3.awsEnvironment, httpClient: .shared, logger: logger)
+        return S3BlobStore(client: client, bucket: s3.bucket)
     }
 }
 

@@ -1,4 +1,5 @@
 import MessageStore
+import S3
 
 extension AppConfiguration {
     /// The attachment archive (issue 14): which files are fetched, how, and where they are kept.
@@ -71,15 +72,66 @@ extension AppConfiguration {
     public enum BlobStoreChoice: Sendable, Hashable {
         /// `local` (the default): files in `ATTACHMENT_DIR`.
         case local
+        /// `s3`: objects `attachments/sha256/{hex}` in a bucket.
+        case s3(S3Settings)
 
         static func read(_ reader: inout EnvironmentReader) -> BlobStoreChoice {
             switch reader.value("ATTACHMENT_STORE")?.lowercased() {
             case nil, "local":
                 return .local
+            case "s3":
+                return .s3(S3Settings(reading: &reader))
             default:
-                reader.fail("ATTACHMENT_STORE must be \"local\"")
+                reader.fail("ATTACHMENT_STORE must be \"local\" or \"s3\"")
                 return .local
             }
+        }
+    }
+
+    /// The S3 bucket that keeps archived files (`ATTACHMENT_STORE=s3`).
+    public struct S3Settings: Sendable, Hashable {
+        /// `S3_BUCKET` (required with `ATTACHMENT_STORE=s3`).
+        public var bucket: String
+        /// `AWS_REGION` (default `us-east-1`).
+        public var region: String
+        /// The `AWS_*` variables (and `HOME`) that the endpoint override (`AWS_ENDPOINT_URL_S3`,
+        /// then `AWS_ENDPOINT_URL`) and the credential chain read.
+        public var awsEnvironment: [String: String]
+
+        /// Creates settings.
+        public init(bucket: String, region: String = "us-east-1", awsEnvironment: [String: String] = [:]) {
+            self.bucket = bucket
+            self.region = region
+            self.awsEnvironment = awsEnvironment
+        }
+
+        init(reading reader: inout EnvironmentReader) {
+            let bucket = reader.value("S3_BUCKET")
+            if bucket == nil {
+                reader.fail("S3_BUCKET is not set, and ATTACHMENT_STORE=s3 needs it")
+            } else if let bucket, !Self.isBucketName(bucket) {
+                reader.fail("S3_BUCKET must be 3 to 63 lowercase letters, digits, '.' or '-'")
+            }
+            let environment = reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" }
+            if let endpoint = S3Client.Configuration.endpointOverride(in: environment),
+                !(endpoint.lowercased().hasPrefix("http://") || endpoint.lowercased().hasPrefix("https://"))
+            {
+                reader.fail("AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) must be an http or https URL")
+            }
+            self.init(
+                bucket: bucket ?? "",
+                region: reader.checked("AWS_REGION", default: "us-east-1", rule: "a region name such as us-east-1", AppConfiguration.isRegionName),
+                awsEnvironment: environment
+            )
+        }
+
+        /// A bucket name by S3's rules for new buckets: 3 to 63 of `[a-z0-9.-]`, starting and
+        /// ending with a letter or digit.
+        static func isBucketName(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            func isLetterOrDigit(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) }
+            return (3...63).contains(bytes.count) && bytes.allSatisfy { isLetterOrDigit($0) || $0 == 0x2E || $0 == 0x2D }
+                && isLetterOrDigit(bytes[0]) && isLetterOrDigit(bytes[bytes.count - 1])
         }
     }
 }
