@@ -97,6 +97,11 @@ public final class DynamoDBClient: Sendable {
         try await send("UpdateItem", input)
     }
 
+    /// Removes an item (nothing happens when there is none).
+    public func deleteItem(_ input: DeleteItemInput) async throws -> ItemWriteOutput {
+        try await send("DeleteItem", input)
+    }
+
     /// One page of a query.
     public func query(_ input: QueryInput) async throws -> QueryOutput {
         try await send("Query", input)

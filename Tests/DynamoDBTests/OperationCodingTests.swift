@@ -43,6 +43,13 @@ import Testing
             )
         )
         try Self.expectSameJSON(QueryInput(tableName: "t", keyConditionExpression: "#pk = :pk"))
+        try Self.expectSameJSON(
+            DeleteItemInput(
+                tableName: "t", key: ["PK": .string("a"), "SK": .string("b")], conditionExpression: "#c = :c",
+                expressionAttributeNames: ["#c": "claimedBy"], expressionAttributeValues: [":c": .string("w")]
+            )
+        )
+        try Self.expectSameJSON(DeleteItemInput(tableName: "t", key: ["PK": .string("a")]))
         try Self.expectSameJSON(TableNameInput(tableName: "qualia-messages"))
         try Self.expectSameJSON(
             CreateTableInput(

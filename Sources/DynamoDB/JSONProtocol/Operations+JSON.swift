@@ -40,6 +40,18 @@ extension UpdateItemInput: OperationInput {
     }
 }
 
+extension DeleteItemInput: OperationInput {
+    func writeJSON(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("TableName", tableName)
+        writer.field("Key", item: key)
+        writer.field("ConditionExpression", ifPresent: conditionExpression)
+        writer.field("ExpressionAttributeNames", ifPresent: expressionAttributeNames)
+        writer.field("ExpressionAttributeValues", item: expressionAttributeValues)
+        writer.endObject()
+    }
+}
+
 extension QueryInput: OperationInput {
     func writeJSON(to writer: inout JSONWriter) {
         writer.beginObject()

@@ -30,7 +30,7 @@ public struct PutItemInput: Sendable, Codable {
     }
 }
 
-/// What `PutItem` and `UpdateItem` answer.
+/// What `PutItem`, `UpdateItem` and `DeleteItem` answer.
 public struct ItemWriteOutput: Sendable, Codable {
     /// The item's attributes, when `ReturnValues` asked for them.
     public var attributes: Item?
@@ -89,6 +89,32 @@ public struct UpdateItemInput: Sendable, Codable {
         case tableName = "TableName", key = "Key", updateExpression = "UpdateExpression", conditionExpression = "ConditionExpression"
         case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
         case returnValues = "ReturnValues"
+    }
+}
+
+/// `DeleteItem`: removes one item by its key, optionally only if a condition holds (a
+/// missing item is not an error).
+public struct DeleteItemInput: Sendable, Codable {
+    public var tableName: String
+    public var key: Item
+    public var conditionExpression: String?
+    public var expressionAttributeNames: [String: String]?
+    public var expressionAttributeValues: Item?
+
+    public init(
+        tableName: String, key: Item, conditionExpression: String? = nil, expressionAttributeNames: [String: String]? = nil,
+        expressionAttributeValues: Item? = nil
+    ) {
+        self.tableName = tableName
+        self.key = key
+        self.conditionExpression = conditionExpression
+        self.expressionAttributeNames = expressionAttributeNames
+        self.expressionAttributeValues = expressionAttributeValues
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tableName = "TableName", key = "Key", conditionExpression = "ConditionExpression"
+        case expressionAttributeNames = "ExpressionAttributeNames", expressionAttributeValues = "ExpressionAttributeValues"
     }
 }
 
