@@ -10,7 +10,7 @@ extension SQLiteRows {
         defer { statement.reset() }
         try statement.bind(key.partitionKey, at: 1)
         try statement.bind(key.sortKey, at: 2)
-        return try statement.step() ? decode(statement) : nil
+        return try statement.step() ? decodeMessage(statement) : nil
     }
 
     /// Applies a reader's `read` at server time `time`, inside the caller's transaction,
@@ -95,7 +95,7 @@ extension SQLiteRows {
                 hasMore = true
                 break
             }
-            messages.append(try decode(statement))
+            messages.append(try decodeMessage(statement))
         }
         return Page(items: messages, next: hasMore ? messages.last.map(position) : nil)
     }
@@ -104,26 +104,26 @@ extension SQLiteRows {
 
     private static let setReadSQL = "UPDATE messages SET read = ?3, readUpdatedAt = ?4 WHERE PK = ?1 AND SK = ?2"
 
-    static let pageSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK > ?2 ORDER BY SK LIMIT ?3"
+    static let pageSQL = "SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND SK > ?2 ORDER BY SK LIMIT ?3"
 
     static let pageByTypeSQL =
-        "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK > ?2 AND SK >= ?4 AND SK < ?5 ORDER BY SK LIMIT ?3"
+        "SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND SK > ?2 AND SK >= ?4 AND SK < ?5 ORDER BY SK LIMIT ?3"
 
     /// A range of the `messages_by_time` index.
     static let conversationSQL = """
-        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND (timestamp, SK) > (?2, ?3)
+        SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND (timestamp, SK) > (?2, ?3)
         ORDER BY timestamp, SK LIMIT ?4
         """
 
     /// A range of the `messages_by_thread` index (`threadId = ?` implies its `IS NOT NULL`).
     static let conversationByThreadSQL = """
-        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND threadId = ?5 AND (timestamp, SK) > (?2, ?3)
+        SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND threadId = ?5 AND (timestamp, SK) > (?2, ?3)
         ORDER BY timestamp, SK LIMIT ?4
         """
 
     /// The main thread: a range of `messages_by_time`, skipping the messages of other threads.
     static let conversationOfMainThreadSQL = """
-        SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND (threadId IS NULL OR threadId = ?5) AND (timestamp, SK) > (?2, ?3)
+        SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND (threadId IS NULL OR threadId = ?5) AND (timestamp, SK) > (?2, ?3)
         ORDER BY timestamp, SK LIMIT ?4
         """
 

@@ -20,7 +20,9 @@ enum SQLiteRows {
 
     /// Stores a version of a message on `connection`, inside the caller's transaction,
     /// unless the row holds one at least as new (the rule of ``StoreOutcome/decide(storing:over:)``).
-    /// A newer version keeps a reader's newer `read` (``ReadStatement/merging(_:over:)``).
+    /// A newer version keeps a reader's newer `read` (``ReadStatement/merging(_:over:)``) and
+    /// the archived files of the attachments it keeps at the same URL
+    /// (``StoredMessage/keepingArchives(of:)``).
     /// A version written is recorded in the change feed at server time `time` (Unix ms).
     static func store(_ row: Row, at time: Int64, on connection: SQLiteConnection) throws -> StoreOutcome {
         let (outcome, stored) = try decide(row.message, on: connection)
@@ -30,7 +32,7 @@ enum SQLiteRows {
             try SQLiteFeed.append(.created, of: row.message.key, at: time, on: connection)
         case .updated:
             var merged = row
-            if let stored { merged.message = ReadStatement.merging(row.message, over: stored) }
+            if let stored { merged.message = ReadStatement.merging(row.message, over: stored).keepingArchives(of: stored) }
             try write(merged, on: connection)
             try SQLiteFeed.append(.updated, of: row.message.key, at: time, on: connection)
         case .duplicate, .stale:
@@ -49,9 +51,9 @@ enum SQLiteRows {
         guard try statement.step() else { return (.created, nil) }
         // The stored content is decoded only when the timestamps tie, or to merge `read`.
         let outcome = try StoreOutcome.decide(storing: message, overVersionAt: statement.int64(at: column(.timestamp))) {
-            try decode(statement)
+            try decodeMessage(statement)
         }
-        return (outcome, outcome == .updated ? try decode(statement) : nil)
+        return (outcome, outcome == .updated ? try decodeMessage(statement) : nil)
     }
 
     /// Writes a row: inserts it, or updates the stored one in place.
@@ -77,6 +79,7 @@ enum SQLiteRows {
         try statement.bind(message.threadID, at: parameter(.threadID))
         try statement.bind(message.inReplyTo, at: parameter(.inReplyTo))
         try statement.bind(message.readUpdatedAt, at: parameter(.readUpdatedAt))
+        try statement.bind(encodeArchiveRecords(message.archiveRecords), at: archiveParameter)
         _ = try statement.step()
     }
 
@@ -86,7 +89,7 @@ enum SQLiteRows {
         defer { statement.reset() }
         var messages: [StoredMessage] = []
         while try statement.step() {
-            messages.append(try decode(statement))
+            messages.append(try decodeMessage(statement))
         }
         return messages
     }
@@ -112,7 +115,7 @@ enum SQLiteRows {
         var bytes = 0
         while messages.count < limits.messages && bytes < limits.bytes {
             guard try statement.step() else { return (messages, true) }
-            let message = try decode(statement)
+            let message = try decodeMessage(statement)
             bytes += ListingChunkLimits.footprint(of: message)
             messages.append(message)
         }
@@ -147,7 +150,28 @@ enum SQLiteRows {
         return writer.text
     }
 
-    /// The message in the current row of a statement that selects ``selectColumns``.
+    /// Encodes archive records for the `attachmentArchive` column: `nil` (NULL) when there
+    /// are none, else ``MessageStore/ArchivedFile/write(_:to:)``'s JSON object.
+    static func encodeArchiveRecords(_ records: [String: ArchivedFile]) -> String? {
+        guard !records.isEmpty else { return nil }
+        var writer = JSONWriter()
+        ArchivedFile.write(records, to: &writer)
+        return writer.text
+    }
+
+    /// The archive records in the current row of a statement that selects ``messageColumns``.
+    static func archiveRecords(_ row: SQLiteStatement) throws -> [String: ArchivedFile] {
+        try row.text(at: archiveColumn).map(ArchivedFile.records(fromJSON:)) ?? [:]
+    }
+
+    /// The message in the current row of a statement that selects ``messageColumns`` (a row
+    /// of `messages`), with its attachments' archived files.
+    static func decodeMessage(_ row: SQLiteStatement) throws -> StoredMessage {
+        try decode(row).applyingArchiveRecords(archiveRecords(row))
+    }
+
+    /// The message in the current row of a statement that selects ``selectColumns`` (a row
+    /// of `messages` or of the change feed), without archived files.
     static func decode(_ row: SQLiteStatement) throws -> StoredMessage {
         func text(_ attribute: StoredMessage.Attribute) -> String? { row.text(at: column(attribute)) }
         guard let messageType = text(.messageType).flatMap(MessageType.init(rawValue:)) else {
@@ -212,6 +236,7 @@ enum SQLiteRows {
             threadId    TEXT,
             inReplyTo   TEXT,
             readUpdatedAt INTEGER,
+            attachmentArchive TEXT,
             PRIMARY KEY (PK, SK)
         ) WITHOUT ROWID;
 
@@ -248,8 +273,9 @@ enum SQLiteRows {
 
     /// Columns added after the first release, with their types: a database created before
     /// gains them (as NULL in existing rows) when the store opens it.
-    static let addedColumns: [(StoredMessage.Attribute, String)] = [
-        (.threadID, "TEXT"), (.inReplyTo, "TEXT"), (.readUpdatedAt, "INTEGER"),
+    static let addedColumns: [(name: String, type: String)] = [
+        (StoredMessage.Attribute.threadID.rawValue, "TEXT"), (StoredMessage.Attribute.inReplyTo.rawValue, "TEXT"),
+        (StoredMessage.Attribute.readUpdatedAt.rawValue, "INTEGER"), (archiveColumnName, "TEXT"),
     ]
 
     /// Adds the ``addedColumns`` that an older database lacks.
@@ -260,8 +286,8 @@ enum SQLiteRows {
             if let name = statement.text(at: 0) { existing.insert(name) }
         }
         statement.reset()
-        for (attribute, type) in addedColumns where !existing.contains(attribute.rawValue) {
-            try connection.execute("ALTER TABLE messages ADD COLUMN \(attribute.rawValue) \(type)")
+        for (name, type) in addedColumns where !existing.contains(name) {
+            try connection.execute("ALTER TABLE messages ADD COLUMN \(name) \(type)")
         }
     }
 
@@ -280,33 +306,48 @@ enum SQLiteRows {
 
     private static let selectVersionSQL = "SELECT version FROM order_versions WHERE PK = ?1"
 
-    /// Every column, named as the attribute it holds, in ``StoredMessage/Attribute`` order.
-    /// An existing row is updated in place (not deleted and inserted again, as `INSERT OR
-    /// REPLACE` would), so the database's `UPDATE` triggers see it as the update it is.
+    /// The column that keeps a message's archived files (issue 14): a JSON object of
+    /// attachment id to record (``MessageStore/ArchivedFile/write(_:to:)``), or NULL. It is
+    /// not one of the spec's attributes, so it comes after them in every statement.
+    static let archiveColumnName = "attachmentArchive"
+
+    /// The upsert's parameter for ``archiveColumnName``: after the attributes'.
+    private static let archiveParameter = Int32(StoredMessage.Attribute.allCases.count + 1)
+
+    /// Every column, named as the attribute it holds, in ``StoredMessage/Attribute`` order,
+    /// then ``archiveColumnName``. An existing row is updated in place (not deleted and
+    /// inserted again, as `INSERT OR REPLACE` would), so the database's `UPDATE` triggers see
+    /// it as the update it is.
     private static let upsertSQL = """
-        INSERT INTO messages (\(StoredMessage.Attribute.allCases.map(\.rawValue).joined(separator: ", ")))
-        VALUES (\(StoredMessage.Attribute.allCases.map { "?\($0.position + 1)" }.joined(separator: ", ")))
+        INSERT INTO messages (\(StoredMessage.Attribute.allCases.map(\.rawValue).joined(separator: ", ")), \(archiveColumnName))
+        VALUES (\(StoredMessage.Attribute.allCases.map { "?\($0.position + 1)" }.joined(separator: ", ")), ?\(archiveParameter))
         ON CONFLICT (PK, SK) DO UPDATE SET \(
             StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
                 .map { "\($0.rawValue) = excluded.\($0.rawValue)" }.joined(separator: ", ")
-        )
+        ), \(archiveColumnName) = excluded.\(archiveColumnName)
         """
 
     /// The attributes a read returns: every one but the keys, which the item's own fields give.
     static let selectedAttributes = StoredMessage.Attribute.allCases.filter { $0 != .partitionKey && $0 != .sortKey }
+    /// The ``selectedAttributes``' columns: what a row of `messages` and of the change feed share.
     static let selectColumns = selectedAttributes.map(\.rawValue).joined(separator: ", ")
+    /// What a read of `messages` selects: ``selectColumns``, then ``archiveColumnName``
+    /// (at ``archiveColumn``).
+    static let messageColumns = selectColumns + ", " + archiveColumnName
+    /// Where ``archiveColumnName`` is among ``messageColumns``.
+    static let archiveColumn = Int32(selectedAttributes.count)
 
     /// Where an attribute is among ``selectColumns``.
     static func column(_ attribute: StoredMessage.Attribute) -> Int32 {
         Int32(selectedAttributes.firstIndex(of: attribute)!)
     }
 
-    static let selectOneSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
+    static let selectOneSQL = "SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND SK = ?2"
 
-    private static let selectSQL = "SELECT \(selectColumns) FROM messages WHERE PK = ?1 ORDER BY SK"
+    private static let selectSQL = "SELECT \(messageColumns) FROM messages WHERE PK = ?1 ORDER BY SK"
 
     private static let selectByTypeSQL =
-        "SELECT \(selectColumns) FROM messages WHERE PK = ?1 AND SK >= ?2 AND SK < ?3 ORDER BY SK"
+        "SELECT \(messageColumns) FROM messages WHERE PK = ?1 AND SK >= ?2 AND SK < ?3 ORDER BY SK"
 
     private static let countSQL = "SELECT count(*) FROM messages WHERE PK = ?1"
 

@@ -163,20 +163,20 @@ enum SQLiteSearchIndex {
         try statement.bind(matchExpression(terms), at: 1)
         try statement.bind(start, at: 2)
         try statement.bind(lowest, at: 3)
-        let docidColumn = Int32(SQLiteRows.selectedAttributes.count)
+        let docidColumn = SQLiteRows.archiveColumn + 1
         while try statement.step() {
             let docid = statement.int64(at: docidColumn)
-            collector.offer(try SQLiteRows.decode(statement), resumeHint: docid)
+            collector.offer(try SQLiteRows.decodeMessage(statement), resumeHint: docid)
             collector.lowerWatermark(to: storedSecond(atMost: docid))
             if collector.isComplete { return (false, docid - 1) }
         }
         return (true, lowest - 1)
     }
 
-    /// The candidates' messages and `docid`s, newest first: the FTS table's match walked down
+    /// The candidates' messages (with their archived files) and `docid`s, newest first: the FTS table's match walked down
     /// its row ids, each joined to its message by key.
     static let candidatesSQL = """
-        SELECT \(SQLiteRows.selectedAttributes.map { "m.\($0.rawValue)" }.joined(separator: ", ")), s.rowid
+        SELECT \(SQLiteRows.selectedAttributes.map { "m.\($0.rawValue)" }.joined(separator: ", ")), m.\(SQLiteRows.archiveColumnName), s.rowid
         FROM message_search AS s
             JOIN search_documents AS d ON d.docid = s.rowid
             JOIN messages AS m ON m.PK = d.PK AND m.SK = d.SK

@@ -32,7 +32,7 @@ let previousReleaseMessagesTableSQL = """
         while try statement.step() { columns.append(statement.text(at: 0) ?? "") }
         #expect(columns == [
             "PK", "SK", "orderId", "messageId", "messageType", "fromName", "text", "createdDate", "read", "timestamp",
-            "storedAt", "orderNumber", "attachments", "threadId", "inReplyTo", "readUpdatedAt",
+            "storedAt", "orderNumber", "attachments", "threadId", "inReplyTo", "readUpdatedAt", "attachmentArchive",
         ])
         #expect(try connection.scalarText("PRAGMA journal_mode") == "wal")
     }
