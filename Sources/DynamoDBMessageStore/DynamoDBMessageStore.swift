@@ -88,14 +88,15 @@ public final class DynamoDBMessageStore: MessageStore {
 
     /// Decides and writes a delivery in one transaction with its order's summary (see
     /// ``commit(_:over:)``), reading again and deciding again when another writer got there
-    /// first.
+    /// first. A newer version keeps a reader's newer `read` and the archived files of the
+    /// attachments it keeps at the same URL (``StoredMessage/keepingArchives(of:)``).
     public func store(_ message: StoredMessage) async throws -> StoreOutcome {
         try await mappingErrors {
             try await retryingLostRaces("store") {
                 let snapshot = try await readSnapshot(message.key)
                 let outcome = StoreOutcome.decide(storing: message, over: snapshot.message)
                 guard outcome.wroteNewVersion else { return outcome }
-                let written = snapshot.message.map { ReadStatement.merging(message, over: $0) } ?? message
+                let written = snapshot.message.map { ReadStatement.merging(message, over: $0).keepingArchives(of: $0) } ?? message
                 try await commit(.put(written), as: outcome == .created ? .created : .updated, over: snapshot)
                 return outcome
             }
@@ -209,10 +210,45 @@ public final class DynamoDBMessageStore: MessageStore {
         if let threadID = message.threadID { item[.threadID] = .string(threadID) }
         if let inReplyTo = message.inReplyTo { item[.inReplyTo] = .string(inReplyTo) }
         if let readUpdatedAt = message.readUpdatedAt { item[.readUpdatedAt] = .integer(readUpdatedAt) }
+        let records = message.archiveRecords
+        if !records.isEmpty { item[archiveAttribute] = archiveValue(records) }
         return item
     }
 
-    /// The message an item holds.
+    /// The message item's attribute that keeps its attachments' archived files (issue 14),
+    /// beside the spec's `attachments`: `M` of attachment id to `M` {`url` S, `size` N,
+    /// `sha256` S, `contentType` S, `archivedAt` N}. Absent when nothing is archived.
+    public static let archiveAttribute = "attachmentArchive"
+
+    /// The ``archiveAttribute`` value of archive records.
+    static func archiveValue(_ records: [String: ArchivedFile]) -> AttributeValue {
+        .map(records.mapValues { record in
+            .map([
+                ArchivedFile.Field.url.rawValue: .string(record.url), ArchivedFile.Field.size.rawValue: .integer(record.size),
+                ArchivedFile.Field.sha256.rawValue: .string(record.sha256), ArchivedFile.Field.contentType.rawValue: .string(record.contentType),
+                ArchivedFile.Field.archivedAt.rawValue: .integer(record.archivedAt),
+            ])
+        })
+    }
+
+    /// The archive records an item's ``archiveAttribute`` holds (none when it is absent).
+    /// - Throws: ``MessageStoreError`` when it is not in that shape.
+    static func archiveRecords(from item: Item) throws -> [String: ArchivedFile] {
+        guard let value = item[archiveAttribute] else { return [:] }
+        guard let entries = value.mapValue else { throw MessageStoreError.failed("item attribute \(archiveAttribute) is not a map") }
+        return try entries.mapValues { entry in
+            guard let fields = entry.mapValue, let url = fields[ArchivedFile.Field.url.rawValue]?.stringValue,
+                let size = fields[ArchivedFile.Field.size.rawValue]?.numberText.flatMap({ Int64($0) }),
+                let sha256 = fields[ArchivedFile.Field.sha256.rawValue]?.stringValue,
+                let contentType = fields[ArchivedFile.Field.contentType.rawValue]?.stringValue,
+                let archivedAt = fields[ArchivedFile.Field.archivedAt.rawValue]?.numberText.flatMap({ Int64($0) })
+            else { throw MessageStoreError.failed("a record of item attribute \(archiveAttribute) lacks a field") }
+            return ArchivedFile(url: url, size: size, sha256: sha256, contentType: contentType, archivedAt: archivedAt)
+        }
+    }
+
+    /// The message an item holds, with its attachments' archived files
+    /// (``archiveAttribute``; records of another URL than the attachment's are ignored).
     /// - Throws: ``MessageStoreError`` when the item is not in the spec's shape.
     public static func message(from item: Item) throws -> StoredMessage {
         func string(_ attribute: StoredMessage.Attribute) throws -> String {
@@ -249,7 +285,7 @@ public final class DynamoDBMessageStore: MessageStore {
                 }
                 return time
             }
-        )
+        ).applyingArchiveRecords(try archiveRecords(from: item))
     }
 
     /// Runs one operation's DynamoDB calls under one deadline (`operationTimeout` from now, or
