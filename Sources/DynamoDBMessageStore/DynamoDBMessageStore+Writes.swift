@@ -145,24 +145,27 @@ extension DynamoDBMessageStore {
         return OrderSummary.of(others)?.after(writing: written, replacing: nil) ?? OrderSummary(first: written)
     }
 
+    /// The condition that a message item is still as `stored` was read: its `timestamp` and
+    /// `readUpdatedAt` (every write to a message changes one of them); or that there is none.
+    static func unchangedCondition(since stored: StoredMessage?) -> (condition: String, names: [String: String], values: Item) {
+        guard let stored else { return ("attribute_not_exists(#pk)", ["#pk": StoredMessage.Attribute.partitionKey.rawValue], [:]) }
+        let names = [
+            "#timestamp": StoredMessage.Attribute.timestamp.rawValue, "#readUpdatedAt": StoredMessage.Attribute.readUpdatedAt.rawValue,
+        ]
+        var values: Item = [":storedTimestamp": .integer(stored.timestamp)]
+        var condition = "#timestamp = :storedTimestamp AND "
+        if let readUpdatedAt = stored.readUpdatedAt {
+            values[":storedReadUpdatedAt"] = .integer(readUpdatedAt)
+            condition += "#readUpdatedAt = :storedReadUpdatedAt"
+        } else {
+            condition += "attribute_not_exists(#readUpdatedAt)"
+        }
+        return (condition, names, values)
+    }
+
     /// The transaction's write of the message item, conditioned on `stored`.
     private func messageWrite(_ write: MessageWrite, over stored: StoredMessage?) -> TransactWriteItem {
-        var names = ["#pk": StoredMessage.Attribute.partitionKey.rawValue]
-        var values: Item = [:]
-        var condition = "attribute_not_exists(#pk)"
-        if let stored {
-            names = [
-                "#timestamp": StoredMessage.Attribute.timestamp.rawValue, "#readUpdatedAt": StoredMessage.Attribute.readUpdatedAt.rawValue,
-            ]
-            values[":storedTimestamp"] = .integer(stored.timestamp)
-            condition = "#timestamp = :storedTimestamp AND "
-            if let readUpdatedAt = stored.readUpdatedAt {
-                values[":storedReadUpdatedAt"] = .integer(readUpdatedAt)
-                condition += "#readUpdatedAt = :storedReadUpdatedAt"
-            } else {
-                condition += "attribute_not_exists(#readUpdatedAt)"
-            }
-        }
+        var (condition, names, values) = Self.unchangedCondition(since: stored)
         switch write {
         case .put(let message):
             return .put(TransactPut(

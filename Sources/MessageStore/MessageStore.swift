@@ -12,8 +12,13 @@
 /// - record every change it stores (a `created` or `updated` delivery, a reader's `read`
 ///   change) as one ``FeedEvent`` in the same atomic step, and none for a `duplicate` or
 ///   `stale` delivery or a `read` statement that changed nothing (see ``feed(after:orderID:limit:)``);
-/// - find every stored message by its text (see ``search(_:)``).
-public protocol MessageStore: Sendable {
+/// - find every stored message by its text (see ``search(_:)``);
+/// - keep the archiver's ledger (``ArchiveLedger``, issue 14): archived files recorded on
+///   their messages, outside the spec's `attachments` (an attribute or column named
+///   `attachmentArchive`), shown by every read of a message, kept by an `updated` delivery
+///   for the attachments it keeps at the same URL (``StoredMessage/keepingArchives(of:)``),
+///   and recorded without a feed event or order activity; and its jobs and checkpoint.
+public protocol MessageStore: ArchiveLedger {
     /// Stores a version of a message, unless the store already holds one at least as new.
     /// - Returns: what happened; in every case the stored item is the newest version.
     /// - Throws: ``MessageStoreError`` when the outcome could not be made durable.

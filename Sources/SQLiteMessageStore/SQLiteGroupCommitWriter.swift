@@ -88,6 +88,17 @@ final class SQLiteGroupCommitWriter: Sendable {
         return message
     }
 
+    /// Records an attachment's archived file on its message in the next transaction, and
+    /// returns once it committed.
+    /// - Returns: whether it was recorded (see ``SQLiteRows/recordArchive(_:attachmentID:of:on:)``).
+    /// - Throws: the error that stopped its transaction, as ``write(_:)`` does.
+    func recordArchive(_ file: ArchivedFile, attachmentID: String, of key: MessageKey) async throws -> Bool {
+        guard case .archiveRecorded(let recorded) = try await submit(.recordArchive(file, attachmentID: attachmentID, of: key)) else {
+            throw MessageStoreError.failed("the SQLite writer answered an archive record with another kind of result")
+        }
+        return recorded
+    }
+
     /// Queues a write for the next transaction and returns its result once it committed.
     private func submit(_ write: SQLiteWrite) async throws -> SQLiteWrite.Answer {
         try await withCheckedThrowingContinuation { continuation in

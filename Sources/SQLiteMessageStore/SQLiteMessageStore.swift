@@ -23,6 +23,10 @@ import Synchronization
 /// version, its count and then its rows in chunks inside one read transaction (one snapshot),
 /// on a reader connection that it keeps between chunks, while the reader thread goes back to
 /// other work (see ``SQLiteListingCursor``).
+///
+/// It keeps the archiver's ledger too (issue 14): archived files on their messages' rows,
+/// and jobs and checkpoint in tables of their own (``SQLiteArchiveJobs``). One process
+/// serves a file: opening it releases every job's claim.
 public final class SQLiteMessageStore: MessageStore {
     /// How to open the store.
     public struct Configuration: Sendable {
@@ -67,7 +71,7 @@ public final class SQLiteMessageStore: MessageStore {
     private let configuration: Configuration
     /// How long the change feed keeps events.
     var feedRetention: FeedRetention { configuration.feedRetention }
-    private let writer: SQLiteGroupCommitWriter
+    let writer: SQLiteGroupCommitWriter
     private let idleReaders = Mutex<[SQLiteConnection]>([])
     private let checkedOutReaders = Atomic<Int>(0)
     private let isShutDown = Atomic<Bool>(false)
@@ -128,7 +132,7 @@ public final class SQLiteMessageStore: MessageStore {
 
     /// Runs a write through the writer, keeping the readiness check informed: a write that
     /// failed because the store is unavailable makes the next probe check at once.
-    private func writing<T: Sendable>(_ write: @Sendable () async throws -> T) async throws -> T {
+    func writing<T: Sendable>(_ write: @Sendable () async throws -> T) async throws -> T {
         try checkOpen()
         do {
             let result = try await write()
@@ -402,7 +406,9 @@ public final class SQLiteMessageStore: MessageStore {
 
     /// Creates or completes the schema in one transaction, taking the write lock first: a
     /// crash leaves the old schema or the whole new one (never summaries left unfilled), and
-    /// instances opening one file at once set it up one after the other.
+    /// instances opening one file at once set it up one after the other. It also releases
+    /// every archive job's claim (see ``SQLiteArchiveJobs/releaseEveryClaim(on:)``): one
+    /// process serves a file, so a claim found on opening is a crashed process's.
     /// - Returns: how many orders' summaries were filled from existing messages.
     private static func migrate(_ connection: SQLiteConnection) throws -> Int {
         try connection.execute("BEGIN IMMEDIATE")
@@ -412,6 +418,8 @@ public final class SQLiteMessageStore: MessageStore {
             let filledSummaries = try SQLiteReaderSchema.install(on: connection)
             try connection.execute(SQLiteFeed.schemaSQL)
             try SQLiteSearchIndex.install(on: connection)
+            try connection.execute(SQLiteArchiveJobs.schemaSQL)
+            try SQLiteArchiveJobs.releaseEveryClaim(on: connection)
             try connection.execute("COMMIT")
             return filledSummaries
         } catch {
