@@ -11,11 +11,16 @@ import Testing
 /// and the order summary's version that an archive record raises.
 @Suite(.enabled(if: MotoServer.shouldRun, Comment(rawValue: MotoServer.skipReason)))
 struct DynamoDBArchiveLedgerTests {
+    /// A client on the archive suites' own moto (``MotoServer/archiveEndpoint``), or the shared one.
+    func makeClient() throws -> DynamoDBClient {
+        try MotoServer.archiveEndpoint.map { try DynamoDBTestClient.make(endpoint: $0) } ?? MotoServer.makeClient()
+    }
+
     func withStore(_ body: (DynamoDBMessageStore, DynamoDBClient, String) async throws -> Void) async throws {
-        let client = try MotoServer.makeClient()
+        let client = try makeClient()
         let table = try await MotoServer.createTable(client: client)
         let store = DynamoDBMessageStore(
-            configuration: .init(tableName: table, operationTimeout: MotoServer.operationTimeout), client: try MotoServer.makeClient(),
+            configuration: .init(tableName: table, operationTimeout: MotoServer.operationTimeout), client: try makeClient(),
             logger: Logger(label: "test")
         )
         do {

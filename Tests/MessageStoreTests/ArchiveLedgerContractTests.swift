@@ -8,6 +8,8 @@ import Testing
 /// feed event or order activity; and jobs and checkpoint that survive the store.
 @Suite struct ArchiveLedgerContractTests {
     static let now = Int64(Date().timeIntervalSince1970)
+    /// The stores' options: DynamoDB on the archive suites' own moto (see ``MotoServer/archiveEndpoint``).
+    static let options = StoreUnderTest.Options(dynamoDBEndpoint: MotoServer.archiveEndpoint)
     static let key = MessageKey(orderID: "QO-A", messageType: .received, messageID: "M-1")
     static let contractURL = "https://files.example.com/contract.pdf?token=1"
     static let deedURL = "https://files.example.com/deed.pdf"
@@ -41,7 +43,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func aRecordedArchiveShowsOnEveryReadOfTheMessage(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind, options: StoreUnderTest.Options(dynamoDBEndpoint: MotoServer.searchEndpoint)) { store in
+        try await withStore(kind, options: Self.options) { store in
             _ = try await store.store(Self.message())
             let file = Self.file(Self.contractURL)
             #expect(try await store.recordArchive(file, attachmentID: "ATT-1", of: Self.key))
@@ -69,7 +71,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func anArchiveIsRecordedOnlyForTheAttachmentAtItsURL(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             _ = try await store.store(Self.message())
             let file = Self.file(Self.contractURL)
             let unknownMessage = MessageKey(orderID: Self.key.orderID, messageType: .received, messageID: "M-404")
@@ -84,7 +86,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func recordingAnArchiveChangesTheListingVersionButNoFeedCountOrOrderActivity(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             var other = Self.message(timestamp: 500)
             other.messageID = "M-0"
             _ = try await store.store(other)
@@ -112,7 +114,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func anUpdatedDeliveryKeepsTheArchiveOfAnAttachmentWhoseURLItKeeps(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             _ = try await store.store(Self.message())
             let contract = Self.file(Self.contractURL)
             #expect(try await store.recordArchive(contract, attachmentID: "ATT-1", of: Self.key))
@@ -138,7 +140,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func anUpdatedDeliveryKeepsAReadersReadAndTheArchiveTogether(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             _ = try await store.store(Self.message())
             let contract = Self.file(Self.contractURL)
             #expect(try await store.recordArchive(contract, attachmentID: "ATT-1", of: Self.key))
@@ -162,7 +164,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func enqueueingIsIdempotentAndTheCheckpointOnlyMovesForward(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             #expect(try await store.archiveCheckpoint() == nil)
             #expect(try await store.archiveJobCount() == 0)
             let jobs = [Self.job("ATT-1"), Self.job("ATT-2"), Self.job("ATT-1", message: "M-2")]
@@ -186,7 +188,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func jobIdentitiesWithSeparatorsInTheirIdsStayApart(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             // Joined with `#`, these would all read "A#B#C#D".
             let jobs = [Self.job("D", message: "B#C", order: "A"), Self.job("C#D", message: "B", order: "A"), Self.job("D", message: "C", order: "A#B")]
             try await store.enqueueArchiveJobs(jobs, checkpoint: FeedPosition(sequence: 1, time: 1))
@@ -198,7 +200,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func aClaimTakesDueJobsThatNoLiveClaimHolds(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await store.enqueueArchiveJobs(
                 [Self.job("ATT-1", due: 1_000), Self.job("ATT-2", due: 1_500), Self.job("ATT-3", due: 5_000)], checkpoint: FeedPosition(sequence: 1, time: 1)
             )
@@ -224,7 +226,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func twoWorkersClaimingAtOnceNeverShareAJob(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             let jobs = (0..<8).map { Self.job("ATT-\($0)") }
             try await store.enqueueArchiveJobs(jobs, checkpoint: FeedPosition(sequence: 1, time: 1))
             let claims = try await withThrowingTaskGroup(of: [ArchiveJob].self) { group in
@@ -241,7 +243,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func reschedulingRecordsTheAttemptAndReleasesTheClaimAndFinishingRemoves(_ kind: StoreUnderTest) async throws {
-        try await withStore(kind) { store in
+        try await withStore(kind, options: Self.options) { store in
             try await store.enqueueArchiveJobs([Self.job("ATT-1", due: 900), Self.job("ATT-2")], checkpoint: FeedPosition(sequence: 1, time: 1))
             var job = try #require(try await store.claimArchiveJobs(dueBy: 1_000, limit: 1, worker: "a", claimUntil: 60_000).first)
 
@@ -276,7 +278,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func jobsAndCheckpointSurviveTheStore(_ kind: StoreUnderTest) async throws {
-        let (store, openAnother, close) = try await kind.openShared()
+        let (store, openAnother, close) = try await kind.openShared(Self.options)
         do {
             try await store.enqueueArchiveJobs([Self.job("ATT-1"), Self.job("ATT-2", due: 5_000)], checkpoint: FeedPosition(sequence: 4, time: 40))
             _ = try await store.store(Self.message())
