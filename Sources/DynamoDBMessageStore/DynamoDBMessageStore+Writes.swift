@@ -88,8 +88,11 @@ extension DynamoDBMessageStore {
         let summary = try await summary(after: write.message, over: snapshot)
         let summaryItem = OrderSummaryItem.item(for: summary, version: (snapshot.summary?.version ?? 0) + 1)
         let sequence = try await FeedSequenceCounter.allocate(in: configuration.tableName, client: client)
+        // The entry copies the message without its archived files, as SQLite's feed does:
+        // they are the archiver's, not part of the change.
         let entry = FeedEntryItem.item(
-            sequence: sequence, kind: kind, message: write.message, eventTime: Self.nowMilliseconds(), retention: configuration.feedRetention
+            sequence: sequence, kind: kind, message: write.message.withoutArchives, eventTime: Self.nowMilliseconds(),
+            retention: configuration.feedRetention
         )
         do {
             try await client.transactWriteItems(

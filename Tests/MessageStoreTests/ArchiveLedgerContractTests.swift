@@ -153,6 +153,21 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreUnderTest.available)
+    func feedEventsCopyTheMessageWithoutItsArchivedFiles(_ kind: StoreUnderTest) async throws {
+        try await withStore(kind, options: Self.options) { store in
+            _ = try await store.store(Self.message())
+            #expect(try await store.recordArchive(Self.file(Self.contractURL), attachmentID: "ATT-1", of: Self.key))
+            let end = try await store.feedEnd()
+            #expect(try await store.store(Self.message(timestamp: 2_000, text: "revised")) == .updated)
+            _ = try await store.setRead(true, of: Self.key, at: 5_000)
+            let events = try await store.feed(after: end, orderID: nil, limit: 10).events
+            #expect(events.map(\.kind) == [.updated, .read])
+            #expect(events.allSatisfy { $0.message.attachments?.allSatisfy { $0.archive == nil } == true })
+            #expect(try await store.message(Self.key)?.attachments?.first?.archive != nil, "while the message keeps them")
+        }
+    }
+
     // MARK: Jobs
 
     static func job(_ attachmentID: String, message: String = "M-1", order: String = "QO-A", due: Int64 = 1_000) -> ArchiveJob {
