@@ -8,6 +8,8 @@ import MessageStore
 /// each change in a transaction of its own that takes the write lock first, so a claim's read
 /// and its update are one step, and each is durable (`synchronous=FULL`) when it returns.
 enum SQLiteArchiveJobs {
+    /// The tables and the index that claims read, created when missing (a database from
+    /// before archiving gains them when the store opens it).
     static let schemaSQL = """
         -- Attachments waiting for their file (issue 14): one per attachment of a message.
         CREATE TABLE IF NOT EXISTS archive_jobs (
