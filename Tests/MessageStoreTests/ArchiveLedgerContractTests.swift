@@ -6,7 +6,10 @@ import Testing
 /// The archiver's ledger (issue 14), on every store: archived files recorded on their
 /// messages and shown by every read, kept or dropped by later deliveries, recorded without a
 /// feed event or order activity; and jobs and checkpoint that survive the store.
-@Suite struct ArchiveLedgerContractTests {
+///
+/// Serialized: one case at a time keeps its load on a busy machine (a whole `swift test` run
+/// starts every suite at once) from pushing other suites' DynamoDB calls past their deadlines.
+@Suite(.serialized) struct ArchiveLedgerContractTests {
     static let now = Int64(Date().timeIntervalSince1970)
     /// The stores' options: DynamoDB on the archive suites' own moto (see ``MotoServer/archiveEndpoint``).
     static let options = StoreUnderTest.Options(dynamoDBEndpoint: MotoServer.archiveEndpoint)
