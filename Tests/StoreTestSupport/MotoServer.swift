@@ -70,6 +70,14 @@ public enum MotoServer {
         return result
     }
 
+    /// Another shared moto, for the archive ledger's suites (issue 14): their claims race
+    /// several workers and read the jobs' partition again and again, calls the feed suites'
+    /// 20 s deadlines on the first server should not wait behind. Started on first use, like
+    /// ``searchEndpoint``; `nil` (the first server is used) where moto cannot be started here.
+    public static let archiveEndpoint: String? = archiveServer?.endpoint
+
+    private static let archiveServer: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
+
     /// A second shared moto, for the search suites: their many calls (every search across
     /// orders walks the feed) slowed the first one until other suites' calls passed their 20 s
     /// deadlines in CI. moto answers one call at a time, so two servers use both cores. Started
@@ -86,14 +94,6 @@ public enum MotoServer {
     public static let s3Endpoint: String? = s3Server?.endpoint ?? endpoint
 
     private static let s3Server: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
-
-    /// A third shared moto, for the archive ledger's suites (issue 14): their claims race
-    /// several workers and read the jobs' partition again and again, calls the feed suites'
-    /// 20 s deadlines on the first server should not wait behind. Started on first use, like
-    /// ``searchEndpoint``; `nil` (the first server is used) where moto cannot be started here.
-    public static let archiveEndpoint: String? = archiveServer?.endpoint
-
-    private static let archiveServer: LocalMotoServer? = LocalMotoServer.isInstalled ? try? LocalMotoServer.start() : nil
 
     /// Why DynamoDB tests are skipped here.
     public static let skipReason =
