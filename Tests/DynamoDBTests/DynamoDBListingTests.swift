@@ -58,29 +58,10 @@ struct DynamoDBListingTests {
             #expect(listing.count == 12)
             // Nothing in the service deletes; a tool could.
             let key: Item = ["PK": .string("MESSAGE#QO-123456"), "SK": .string("message.received#MSG-020")]
-            let _: DeleteItemOutput = try await client.send("DeleteItem", DeleteItemInput(tableName: table, key: key))
+            _ = try await client.deleteItem(DeleteItemInput(tableName: table, key: key))
             await #expect(throws: MessageStoreError.self) {
                 for try await _ in listing {}
             }
         }
     }
-}
-
-/// `DeleteItem`, which only this test needs.
-private struct DeleteItemInput: OperationInput {
-    var tableName: String
-    var key: Item
-
-    enum CodingKeys: String, CodingKey { case tableName = "TableName", key = "Key" }
-
-    func writeJSON(to writer: inout JSONWriter) {
-        writer.beginObject()
-        writer.field("TableName", tableName)
-        writer.field("Key", item: key)
-        writer.endObject()
-    }
-}
-
-private struct DeleteItemOutput: OperationOutput {
-    init(json: JSONValue) throws(UnreadableResponseError) {}
 }
