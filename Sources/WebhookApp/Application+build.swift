@@ -103,9 +103,9 @@ public func buildApplication(
 private func archiver(
     _ settings: AppConfiguration.Attachments, store: any MessageStore, blobs: any BlobStore, bell: FeedDoorbell?, logger: Logger
 ) -> [any Service] {
-    guard let bell, let ledger = store as? any ArchiveLedger else { return [] }
+    guard let bell else { return [] }
     let fetcher = AttachmentFetcher(policy: settings.allowedHosts, limits: settings.limits, scratchFolder: LocalBlobStore.scratchFolder(of: settings.folder))
-    return [AttachmentArchiver(store: store, ledger: ledger, blobs: blobs, fetcher: fetcher, bell: bell, settings: settings.archiver, logger: logger)]
+    return [AttachmentArchiver(store: store, blobs: blobs, fetcher: fetcher, bell: bell, settings: settings.archiver, logger: logger)]
 }
 
 /// The attachment archive's blob store that the configuration selects. It touches nothing

@@ -40,15 +40,15 @@ struct AttachmentArchiver: Service {
         var feedBatch = 256
     }
 
+    /// The messages, the change feed and the archiver's store.
     let store: any MessageStore
-    let ledger: any ArchiveLedger
     let blobs: any BlobStore
     let fetcher: AttachmentFetcher
     /// Rung after this process stored a message with attachments.
     let bell: FeedDoorbell
     let settings: Settings
     let logger: Logger
-    /// This process's name as a worker in the ledger.
+    /// This process's name as a worker in the store.
     let worker = "archiver-" + UUID().uuidString
 
     /// Empties the download folder of what a crash left there, then works until shutdown.
@@ -102,7 +102,7 @@ struct AttachmentArchiver: Service {
         for await _ in bell.rings {
             do {
                 if !loaded {
-                    position = try await ledger.archiveCheckpoint()
+                    position = try await store.archiveCheckpoint()
                     loaded = true
                 }
                 while true {
@@ -119,7 +119,7 @@ struct AttachmentArchiver: Service {
                     }
                     let jobs = jobs(from: page.events)
                     if !jobs.isEmpty || position.map({ page.next > $0 }) ?? true {
-                        try await ledger.enqueueArchiveJobs(jobs, checkpoint: page.next)
+                        try await store.enqueueArchiveJobs(jobs, checkpoint: page.next)
                         if !jobs.isEmpty { workBell.ring() }
                     }
                     position = page.next
@@ -158,7 +158,7 @@ struct AttachmentArchiver: Service {
             do {
                 while true {
                     let now = UnixTime.nowMilliseconds()
-                    let jobs = try await ledger.claimArchiveJobs(
+                    let jobs = try await store.claimArchiveJobs(
                         dueBy: now, limit: settings.workers, worker: worker, claimUntil: now + settings.claimDuration.milliseconds
                     )
                     if jobs.isEmpty { break }
@@ -196,7 +196,7 @@ struct AttachmentArchiver: Service {
             do {
                 try await Task.sleep(for: settings.claimDuration / 3)
                 let until = UnixTime.nowMilliseconds() + settings.claimDuration.milliseconds
-                if try await !ledger.renewArchiveClaim(id, worker: worker, claimUntil: until) {
+                if try await !store.renewArchiveClaim(id, worker: worker, claimUntil: until) {
                     logger.warning("The archiver lost its claim on a job; another worker has it", metadata: metadata(of: id))
                     return
                 }
@@ -214,11 +214,11 @@ struct AttachmentArchiver: Service {
             guard let message = try await store.message(job.id.key),
                 let attachment = message.attachments?.first(where: { $0.id.hasSameUTF8(as: job.id.attachmentID) })
             else {
-                try await ledger.finishArchiveJob(job.id)
+                try await store.finishArchiveJob(job.id)
                 return
             }
             if attachment.archive != nil {
-                try await ledger.finishArchiveJob(job.id)
+                try await store.finishArchiveJob(job.id)
                 return
             }
             let fetched = try await fetcher.fetch(attachment.url)
@@ -228,8 +228,8 @@ struct AttachmentArchiver: Service {
             let file = ArchivedFile(
                 url: attachment.url, size: fetched.size, sha256: fetched.sha256, contentType: fetched.contentType, archivedAt: UnixTime.nowMilliseconds()
             )
-            if try await ledger.recordArchive(file, attachmentID: attachment.id, of: job.id.key) {
-                try await ledger.finishArchiveJob(job.id)
+            if try await store.recordArchive(file, attachmentID: attachment.id, of: job.id.key) {
+                try await store.finishArchiveJob(job.id)
                 logger.info(
                     "Attachment archived",
                     metadata: metadata(of: job.id).merging(["size": .stringConvertible(fetched.size), "sha256": .string(fetched.sha256)]) { $1 }
@@ -240,7 +240,7 @@ struct AttachmentArchiver: Service {
                 // the new one, at once and without counting this one.
                 var next = job
                 next.nextAttemptAt = UnixTime.nowMilliseconds()
-                try await ledger.rescheduleArchiveJob(next, worker: worker)
+                try await store.rescheduleArchiveJob(next, worker: worker)
             }
         } catch let failure as AttachmentFetcher.Failure {
             await failed(job, reason: failure.reason, permanently: failure.isPermanent)
@@ -256,10 +256,10 @@ struct AttachmentArchiver: Service {
     private func enqueueAgainIfChanged(_ job: ArchiveJob) async throws {
         guard let message = try await store.message(job.id.key),
             let attachment = message.attachments?.first(where: { $0.id.hasSameUTF8(as: job.id.attachmentID) }), attachment.archive == nil,
-            let checkpoint = try await ledger.archiveCheckpoint()
+            let checkpoint = try await store.archiveCheckpoint()
         else { return }
         let now = UnixTime.nowMilliseconds()
-        try await ledger.enqueueArchiveJobs([ArchiveJob(id: job.id, url: attachment.url, createdAt: now, nextAttemptAt: now)], checkpoint: checkpoint)
+        try await store.enqueueArchiveJobs([ArchiveJob(id: job.id, url: attachment.url, createdAt: now, nextAttemptAt: now)], checkpoint: checkpoint)
     }
 
     /// Ends a job that cannot succeed, or schedules its next attempt.
@@ -273,14 +273,14 @@ struct AttachmentArchiver: Service {
         details["attempts"] = .stringConvertible(attempts)
         do {
             if givingUp {
-                try await ledger.finishArchiveJob(job.id)
+                try await store.finishArchiveJob(job.id)
                 logger.error("Attachment not archived; its download redirects to its URL", metadata: details)
             } else {
                 var next = job
                 next.attempts = attempts
                 next.nextAttemptAt = now + pause.milliseconds
                 next.lastError = reason
-                try await ledger.rescheduleArchiveJob(next, worker: worker)
+                try await store.rescheduleArchiveJob(next, worker: worker)
                 details["retry_in_seconds"] = .stringConvertible(pause.components.seconds)
                 logger.warning("Attachment download failed; it will be tried again", metadata: details)
             }

@@ -15,7 +15,9 @@ extension AppConfiguration {
         /// `ATTACHMENT_DIR`: the local store's folder (default `data/attachments`), and with
         /// any store the folder downloads are written to before they are stored (`{dir}/tmp`).
         public var folder: String
-        /// How the archiver paces itself (not read from the environment; tests shorten it).
+        /// How the archiver paces itself: `ATTACHMENT_CLAIM_SECONDS` (how long a job stays
+        /// with an instance that stopped renewing its claim; default 60); the rest is not read
+        /// from the environment (tests shorten it).
         var archiver: AttachmentArchiver.Settings
 
         /// Whether anything is archived.
@@ -64,7 +66,9 @@ extension AppConfiguration {
             let folder = reader.checked("ATTACHMENT_DIR", default: "data/attachments", rule: "a path without control characters") { path in
                 !path.isEmpty && !path.unicodeScalars.contains { $0.properties.generalCategory == .control }
             }
-            self.init(allowedHosts: policy, limits: limits, store: BlobStoreChoice.read(&reader), folder: folder, archiver: .init())
+            var archiver = AttachmentArchiver.Settings()
+            archiver.claimDuration = reader.seconds("ATTACHMENT_CLAIM_SECONDS", default: archiver.claimDuration, in: 3...3600)
+            self.init(allowedHosts: policy, limits: limits, store: BlobStoreChoice.read(&reader), folder: folder, archiver: archiver)
         }
     }
 
