@@ -34,7 +34,7 @@ import Testing
     ) async throws {
         try await AttachmentSource.with { source in
             let folder = try TemporaryDirectory()
-            try await withService(kind, configure: { configuration in
+            try await withService(kind, options: .init(dynamoDBEndpoint: MotoServer.archiveEndpoint), configure: { configuration in
                 configuration.attachments = .init(folder: folder.url.path + "/attachments")
                 try! configuration.attachments.allow(hosts, maximumBytes: maximumBytes, totalTimeout: totalTimeout, firstPause: firstPause)
                 configuration.attachments.archiver.workPollInterval = .milliseconds(100)
@@ -150,7 +150,7 @@ import Testing
 
     @Test(arguments: StoreUnderTest.available)
     func theOutboundRulesRefuseWhatIsNotAllowed(_ kind: StoreUnderTest) async throws {
-        try await Self.withArchivingService(kind, maximumBytes: 10_000, totalTimeout: .seconds(2), firstPause: .seconds(600)) {
+        try await Self.withArchivingService(kind, maximumBytes: 10_000, totalTimeout: .seconds(4), firstPause: .seconds(600)) {
             client, source, logs, _ in
             source.put("big.pdf", bytes: Self.bytes(20_000))
             source.put("small.pdf", bytes: Self.bytes(100))
@@ -173,7 +173,7 @@ import Testing
             let deadline = Date().addingTimeInterval(20)
             func refusals() -> [String] { logs.lines.filter { $0.contains("Attachment not archived") || $0.contains("will be tried again") } }
             while refusals().count < cases.count - 1, Date() < deadline { try await Task.sleep(for: .milliseconds(200)) }
-            #expect(refusals().count == cases.count - 1)
+            #expect(refusals().count >= cases.count - 1)
             for (order, _) in cases {
                 let listed = try await Self.attachments(client, order: order + "-\(kind)", within: 0) { _ in true }
                 #expect(listed[0]["archived"] as? Bool == false, "\(order)")

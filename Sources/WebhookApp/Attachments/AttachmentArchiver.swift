@@ -222,9 +222,14 @@ struct AttachmentArchiver: Service {
                 return
             }
             let fetched = try await fetcher.fetch(attachment.url)
-            defer { try? FileManager.default.removeItem(atPath: fetched.path) }
-            guard let key = BlobKey(sha256: fetched.sha256) else { throw AttachmentFetcher.Failure.transient("bad digest") }
-            try await blobs.put(BlobDescription(key: key, size: fetched.size, contentType: fetched.contentType), from: fetched.path)
+            do {
+                guard let key = BlobKey(sha256: fetched.sha256) else { throw AttachmentFetcher.Failure.transient("bad digest") }
+                try await blobs.put(BlobDescription(key: key, size: fetched.size, contentType: fetched.contentType), from: fetched.path)
+                try? FileManager.default.removeItem(atPath: fetched.path)
+            } catch {
+                try? FileManager.default.removeItem(atPath: fetched.path)
+                throw error
+            }
             let file = ArchivedFile(
                 url: attachment.url, size: fetched.size, sha256: fetched.sha256, contentType: fetched.contentType, archivedAt: UnixTime.nowMilliseconds()
             )
