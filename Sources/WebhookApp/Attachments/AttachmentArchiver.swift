@@ -97,7 +97,7 @@ struct AttachmentArchiver: Service {
     private func readFeed(ringing workBell: FeedDoorbell) async {
         var position: FeedPosition?
         var loaded = false
-        var failures = 0
+        var failures = RetryLogging()
         bell.ring()
         for await _ in bell.rings {
             do {
@@ -125,13 +125,12 @@ struct AttachmentArchiver: Service {
                     position = page.next
                     if page.events.count < settings.feedBatch { break }
                 }
-                failures = 0
+                _ = failures.succeeded()
             } catch {
-                failures += 1
-                if failures == 1 || failures % 100 == 0 {
+                if failures.failed() {
                     logger.warning(
                         "The archiver could not read the change feed; trying again",
-                        metadata: ["error": .string(String(describing: error)), "failed_reads": .stringConvertible(failures)]
+                        metadata: ["error": .string(String(describing: error)), "failed_reads": .stringConvertible(failures.failures)]
                     )
                 }
             }
@@ -153,7 +152,7 @@ struct AttachmentArchiver: Service {
     // MARK: The workers
 
     private func work(on workBell: FeedDoorbell) async {
-        var failures = 0
+        var failures = RetryLogging()
         for await _ in workBell.rings {
             do {
                 while true {
@@ -167,13 +166,12 @@ struct AttachmentArchiver: Service {
                     }
                     if Task.isCancelled { return }
                 }
-                failures = 0
+                _ = failures.succeeded()
             } catch {
-                failures += 1
-                if failures == 1 || failures % 100 == 0 {
+                if failures.failed() {
                     logger.warning(
                         "The archiver could not claim jobs; trying again",
-                        metadata: ["error": .string(String(describing: error)), "failed_claims": .stringConvertible(failures)]
+                        metadata: ["error": .string(String(describing: error)), "failed_claims": .stringConvertible(failures.failures)]
                     )
                 }
             }

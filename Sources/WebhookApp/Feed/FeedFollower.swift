@@ -42,7 +42,7 @@ struct FeedFollower: Service {
 
     private func follow() async {
         var position: FeedPosition?
-        var failures = 0
+        var failures = RetryLogging()
         for await _ in doorbell.rings {
             // Nobody to send to: read nothing (on DynamoDB an idle instance costs no reads), and
             // start afresh from the feed's end when someone subscribes.
@@ -73,17 +73,15 @@ struct FeedFollower: Service {
                     position = max(current, page.next)
                     if page.events.count < Self.batchSize { break }
                 }
-                if failures > 0 {
-                    logger.notice("Change feed readable again", metadata: ["failed_reads": .stringConvertible(failures)])
-                    failures = 0
+                let ended = failures.succeeded()
+                if ended > 0 {
+                    logger.notice("Change feed readable again", metadata: ["failed_reads": .stringConvertible(ended)])
                 }
             } catch {
-                failures += 1
-                // Once per outage, then every hundredth try: a long outage does not flood the log.
-                if failures == 1 || failures % 100 == 0 {
+                if failures.failed() {
                     logger.warning(
                         "Could not read the change feed; trying again",
-                        metadata: ["error": .string(String(describing: error)), "failed_reads": .stringConvertible(failures)]
+                        metadata: ["error": .string(String(describing: error)), "failed_reads": .stringConvertible(failures.failures)]
                     )
                 }
             }
