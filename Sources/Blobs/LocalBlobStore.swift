@@ -118,11 +118,18 @@ public struct LocalBlobStore: BlobStore {
         try syncFolder(folder)
     }
 
+    /// Creates the folders of `folder` that are missing, each synced into its parent, so a
+    /// blob's name cannot outlive a crash while its folder does not.
     private static func makeFolder(_ folder: String) throws {
-        var prefix = folder.hasPrefix("/") ? "" : "."
+        var parent = folder.hasPrefix("/") ? "" : "."
         for component in folder.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw posixError("create folder \(prefix)", errno) }
+            let path = parent + "/" + component
+            if mkdir(path, 0o755) == 0 {
+                try syncFolder(parent.isEmpty ? "/" : parent)
+            } else if errno != EEXIST {
+                throw posixError("create folder \(path)", errno)
+            }
+            parent = path
         }
     }
 
