@@ -45,6 +45,11 @@ substring and one-order queries at 1 and 4 connections beside /health, reports t
 bytes per message, and, with --baseline-binary (a build without the index), POST throughput
 with and without it; see bench/search_bench.py.
 
+With --attachments it measures instead the attachment archive (issue 14) on SQLite: a 100 MB
+file archived from nginx, then downloaded from the download route beside curl reading it from
+nginx (rate, SHA-256, the server's peak RSS over one and over 4 concurrent downloads), and POST
+with archiving on vs off; see bench/attachments_bench.py.
+
 With --reader it measures instead the reader's side on SQLite at 32 connections: it fills,
 through the API, one order with 10,000 messages and 100,000 orders with one message each, then
 runs GET /health, the first and the 100th 100-message page of the large order, PATCHes of
@@ -58,6 +63,7 @@ Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connecti
        bench/run --reader [--duration S] [--smoke]
        bench/run --feed [--smoke] [--feed-scenarios live,idle,read,dynamodb] [--duration S]
        bench/run --search [--smoke] [--search-messages N] [--baseline-binary PATH] [--duration S]
+       bench/run --attachments [--smoke] [--duration S] [--perf-data FILE]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -80,6 +86,7 @@ import threading
 import time
 import urllib.request
 
+import attachments_bench
 import feed_bench
 import search_bench
 
@@ -464,10 +471,12 @@ def main():
                         help="measure the service's CPU per DynamoDB POST through a keep-alive front to moto (1 and 8 connections)")
     parser.add_argument("--reader", action="store_true",
                         help="measure the reader's side on SQLite: pages, PATCH, the orders list, a conversation page, POST")
-    parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections here")
+    parser.add_argument("--perf-data", help="with --dynamodb-cpu: also record a perf profile of a further run at 8 connections "
+                        "here; with --attachments, of one further download")
     parser.add_argument("--listing-peak-limit-mb", type=float, default=96, help="SQLite peak RSS that fails the run")
     feed_bench.add_arguments(parser)
     search_bench.add_arguments(parser)
+    attachments_bench.add_arguments(parser)
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -484,6 +493,8 @@ def main():
         return feed_bench.feed_main(args, stores)
     if args.search:
         return search_bench.search_main(args)
+    if args.attachments:
+        return attachments_bench.attachments_main(args)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
