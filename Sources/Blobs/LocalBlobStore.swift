@@ -23,8 +23,10 @@ private let systemWrite = Darwin.write
 public struct LocalBlobStore: BlobStore {
     /// The folder.
     public let root: String
-    /// How much one read of a blob hands on at a time.
-    static let chunkLength = ByteCount.kibibytes(128)
+    /// How much one read of a blob hands on at a time: under `AllocatorTuning`'s 128 KiB mmap
+    /// threshold, so chunks come from the heap and are reused rather than mapped and unmapped
+    /// each time (twice the download rate of 128 KiB chunks; BENCHMARKS.md).
+    static let chunkLength = ByteCount.kibibytes(64)
 
     /// Uses the folder `root`, whose folders are made as blobs are stored. Whoever writes
     /// blobs calls ``prepareScratchFolder(_:)`` with ``scratchFolder`` first, at start.
