@@ -188,7 +188,7 @@ struct AttachmentFetcher: Sendable {
             let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
             return Fetched(path: path, size: size, sha256: digest, contentType: contentType)
         } catch {
-            try? await FileSystem.shared.removeItem(at: FilePath(path))
+            _ = try? await FileSystem.shared.removeItem(at: FilePath(path))
             if let failure = error as? Failure { throw failure }
             throw .transient("the download failed: \(Self.describe(error))")
         }
