@@ -1,6 +1,7 @@
 import Foundation
 import MessageStore
 import StoreTestSupport
+import Synchronization
 import Testing
 
 /// The change feed, on every store: one event per stored change, none for anything else, and
@@ -117,15 +118,20 @@ import Testing
             let follower = try await openAnother()
             let start = try await follower.feedEnd()
             let writes = 24
+            // How many changes the writers made, once they are done (a version that lost its
+            // race to a newer one is stale and makes none).
+            let made = Mutex<Int?>(nil)
             async let seen: [FeedEvent] = {
                 var events: [FeedEvent] = []
                 var position = start
-                let deadline = ContinuousClock.now + .seconds(60)
+                // Ends as soon as every change made is seen; the bound is for a broken feed only
+                // (on a loaded machine the racing writes on moto alone can take a minute).
+                let deadline = ContinuousClock.now + .seconds(150)
                 while ContinuousClock.now < deadline {
                     let page = try await follower.feed(after: position, orderID: nil, limit: 7)
                     events += page.events
                     position = page.next
-                    if events.count >= 2 * writes { break }
+                    if let made = made.withLock({ $0 }), events.count >= made { break }
                     if page.events.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 return events
@@ -134,6 +140,7 @@ import Testing
             async let outcomesA = Self.writeVersions(first, writer: "A", count: writes)
             async let outcomesB = Self.writeVersions(second, writer: "B", count: writes)
             let written = try await outcomesA + outcomesB
+            made.withLock { $0 = written.count }
             let events = try await seen
 
             #expect(Set(events.map(\.position)).count == events.count, "an event came twice")

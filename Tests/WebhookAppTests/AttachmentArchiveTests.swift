@@ -37,7 +37,7 @@ import Testing
             try await withService(kind, options: .init(dynamoDBEndpoint: MotoServer.archiveEndpoint), configure: { configuration in
                 configuration.attachments = .init(folder: folder.url.path + "/attachments")
                 try! configuration.attachments.allow(hosts, maximumBytes: maximumBytes, totalTimeout: totalTimeout, firstPause: firstPause)
-                configuration.attachments.archiver.workPollInterval = .milliseconds(100)
+                configuration.attachments.archiver.workPollInterval = .milliseconds(250)
             }) { client, _, logs in
                 try await body(client, source, logs, folder.url.path + "/attachments")
             }
