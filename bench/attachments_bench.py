@@ -82,34 +82,10 @@ http {{
 
 @contextlib.contextmanager
 def nginx_serving(root):
-    """nginx on a free loopback port serving the files of `root`; its own prefix, pid and logs
-    in a temp folder. Yields its base URL."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = tempfile.mkdtemp(prefix="qualia-bench-nginx-files-")
-    port = common.free_port()
-    config = os.path.join(prefix, "nginx.conf")
-    with open(config, "w") as f:
-        f.write(NGINX_FILES_CONFIG.format(prefix=prefix, port=port, root=root))
-    log = open(os.path.join(prefix, "stdout.log"), "wb")
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", config], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            if process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {process.returncode}; see {prefix}")
-            try:
-                urllib.request.urlopen(base + "/small.bin", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"nginx did not answer; see {prefix}")
+    """nginx on a free loopback port serving the files of `root` (see ``bench.nginx``). Yields
+    its base URL."""
+    with common.nginx(NGINX_FILES_CONFIG, "/small.bin", root=root) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait()
-        log.close()
-        shutil.rmtree(prefix, ignore_errors=True)
 
 
 def write_random_file(path, size):

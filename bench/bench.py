@@ -675,36 +675,45 @@ http {{
 
 
 @contextlib.contextmanager
-def keep_alive_front(upstream_endpoint):
-    """nginx on a free loopback port, proxying to `upstream_endpoint` and keeping the client's
-    connections open whatever the upstream answers; its own prefix, pid and logs in a temp folder."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+def nginx(config_template, probe_path, **values):
+    """nginx on a free loopback port, with `config_template` filled in with `prefix`, `port` and
+    `values`; its own prefix, pid and logs in a temp folder. Yields its base URL once
+    `probe_path` answers; stops it and removes the folder afterwards."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
     prefix = tempfile.mkdtemp(prefix="qualia-bench-nginx-")
     port = free_port()
-    upstream_port = int(upstream_endpoint.rsplit(":", 1)[1].rstrip("/"))
     config = os.path.join(prefix, "nginx.conf")
     with open(config, "w") as f:
-        f.write(NGINX_CONFIG.format(prefix=prefix, port=port, upstream_port=upstream_port))
+        f.write(config_template.format(prefix=prefix, port=port, **values))
     log = open(os.path.join(prefix, "stdout.log"), "wb")
-    process = subprocess.Popen([nginx, "-p", prefix, "-c", config], stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([binary, "-p", prefix, "-c", config], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             if process.poll() is not None:
                 raise RuntimeError(f"nginx exited with {process.returncode}; see {prefix}")
             try:
-                urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).read()
+                urllib.request.urlopen(base + probe_path, timeout=1).read()
                 break
             except OSError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError(f"nginx in front of moto did not answer; see {prefix}")
-        yield endpoint
+            raise RuntimeError(f"nginx did not answer {probe_path}; see {prefix}")
+        yield base
     finally:
         process.terminate()
         process.wait()
         log.close()
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def keep_alive_front(upstream_endpoint):
+    """nginx on a free loopback port, proxying to `upstream_endpoint` and keeping the client's
+    connections open whatever the upstream answers (see ``nginx``)."""
+    upstream_port = int(upstream_endpoint.rsplit(":", 1)[1].rstrip("/"))
+    with nginx(NGINX_CONFIG, "/moto-api/", upstream_port=upstream_port) as endpoint:
+        yield endpoint
 
 
 def process_cpu_seconds(pid):
