@@ -103,19 +103,25 @@ import Testing
         }
     }
 
-    @Test func aRequestWithoutAuthorizationCountsAsAnUnknownUserName() async throws {
+    @Test func aRequestWithoutAuthorizationIsNeverCountedButMalformedOnesCountAsAnUnknownUserName() async throws {
         try await withService(.sqlite, configure: {
             $0.auth.failureLimit = 2
             $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, logs in
             let address = "192.0.2.40"
-            for _ in 0..<2 {
+            // No Authorization at all guessed nothing (a browser asking for its prompt): never a lockout.
+            for _ in 0..<5 {
                 #expect(try await client.postMessage(specExample(), headers: Self.from(address, [:])).status == .unauthorized)
             }
-            // The same record as any unknown user name: locked now, for both.
-            #expect(try await client.postMessage(specExample(), headers: Self.from(address, [:])).status == .tooManyRequests)
+            // Malformed credentials are guesses: the same record as any unknown user name.
+            var malformed = Self.from(address, [:])
+            malformed[.authorization] = "Basic not-base64!"
+            #expect(try await client.postMessage(specExample(), headers: malformed).status == .unauthorized)
+            #expect(try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("nobody", "x"))).status == .unauthorized)
+            // Locked now, for unknown user names and (while it lasts) for requests without credentials.
             let unknown = try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("nobody", "x")))
             #expect(unknown.status == .tooManyRequests)
+            #expect(try await client.postMessage(specExample(), headers: Self.from(address, [:])).status == .tooManyRequests)
             // Neither the configured user name nor the right password is locked.
             let wrongPassword = try await client.postMessage(specExample(), headers: Self.from(address, basicAuthorization("webhook_user", "x")))
             #expect(wrongPassword.status == .unauthorized)

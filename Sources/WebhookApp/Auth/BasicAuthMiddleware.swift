@@ -27,6 +27,9 @@ struct BasicAuthMiddleware: RouterMiddleware {
         }
         let verdict: CredentialVerifier.Verdict
         let reason: String
+        // A request without `Authorization` guessed nothing: it is how a browser asks for the
+        // prompt (the console's first request), so it is answered 401 but never counted.
+        var guessed = true
         switch Self.credentials(in: request.headers) {
         case .success(let (username, password)):
             verdict = verifier.check(username: username, password: password)
@@ -34,6 +37,7 @@ struct BasicAuthMiddleware: RouterMiddleware {
         case .failure(let missing):
             verdict = .unknownUsername
             reason = missing.rawValue
+            guessed = missing != .missing
         }
         let key = AuthFailureLimiter.Key(address: address, username: verdict.username)
         let user: Logger.MetadataValue = verdict.username == nil ? "unknown" : "configured"
@@ -51,7 +55,7 @@ struct BasicAuthMiddleware: RouterMiddleware {
             "Authentication failed",
             metadata: ["reason": .string(reason), "client_address": .string(address), "user": user]
         )
-        if limiter.recordFailure(for: key) {
+        if guessed, limiter.recordFailure(for: key) {
             context.logger.warning(
                 "Client locked out after repeated authentication failures",
                 metadata: [

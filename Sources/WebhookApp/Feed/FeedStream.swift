@@ -43,9 +43,10 @@ final class StreamStart: Sendable {
 ///
 /// An upgrade is offered to the WebSocket router only when ``admitsUpgrade(_:remoteAddress:)``
 /// says so: credentials that the service's ``BasicAuthMiddleware`` would let through, on this
-/// path, with a query that ``FeedQuery`` accepts. Any other upgrade request reaches the
-/// service's router as a plain request (see ``FirstRequestGuard``), which answers it as it
-/// answers every request (401, 429, 400, 410, or 426) and counts failed credentials once.
+/// path, from no page of another origin (``SameOriginPolicy``), with a query that
+/// ``FeedQuery`` accepts. Any other upgrade request reaches the service's router as a plain
+/// request (see ``FirstRequestGuard``), which answers it as it answers every request (403,
+/// 401, 429, 400, 410, or 426) and counts failed credentials once.
 struct FeedStreamRoutes: Sendable {
     let store: any MessageStore
     let hub: FeedHub
@@ -59,7 +60,7 @@ struct FeedStreamRoutes: Sendable {
     /// Whether an upgrade request may become a stream.
     func admitsUpgrade(_ head: HTTPRequestHead, remoteAddress: String?) -> Bool {
         let uri = URI(head.uri)
-        guard uri.path == Self.path else { return false }
+        guard uri.path == Self.path, SameOriginPolicy.allows(head) else { return false }
         var headers = HTTPFields()
         for (name, value) in head.headers {
             if let name = HTTPField.Name(name) { headers.append(HTTPField(name: name, value: value)) }
