@@ -140,9 +140,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            // Compiled into the binary (`PackageResources.openapi_yaml`), so the server needs no
-            // resource files beside it and what it serves is always the file in the repository.
-            resources: [.embedInCode("Resources/openapi.yaml")],
+            // Compiled into the binary (`PackageResources.openapi_yaml`, `.console_html`, …), so
+            // the server needs no resource files beside it and what it serves is always the file
+            // in the repository.
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/console.html"),
+                .embedInCode("Resources/console.js"),
+                .embedInCode("Resources/console.css"),
+                .embedInCode("Resources/console-icon.svg"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The spec's test script (`send-test`) as a client of a running server: the

@@ -42,6 +42,7 @@ public func buildApplication(
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ExpectContinueMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: SameOriginMiddleware())
 
     HealthController(store: store).addRoutes(to: router)
     let auth = configuration.auth
@@ -64,6 +65,7 @@ public func buildApplication(
     FeedController(store: store, hub: hub, retention: configuration.feed.retention).addRoutes(to: webhook)
     SearchController(store: store).addRoutes(to: webhook)
     AttachmentController(store: store, blobs: blobs).addRoutes(to: webhook)
+    ConsoleController().addRoutes(to: router.group().add(middleware: authentication))
     router.addMethodNotAllowedResponders()
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).
