@@ -18,6 +18,9 @@ import Testing
         #expect(SameOriginPolicy.allows(origin: "http://example.com", host: "example.com:80", forwardedHost: nil))
         #expect(SameOriginPolicy.allows(origin: "https://example.com:443", host: "example.com", forwardedHost: nil))
         #expect(SameOriginPolicy.allows(origin: "http://[::1]:8000", host: "[::1]:8000", forwardedHost: nil))
+        // WebSocket libraries (not browsers) send the URL they connect to as the origin.
+        #expect(SameOriginPolicy.allows(origin: "ws://127.0.0.1", host: "127.0.0.1:8000", forwardedHost: nil))
+        #expect(SameOriginPolicy.allows(origin: "wss://webhooks.example.com", host: "10.0.0.5", forwardedHost: nil))
         // Behind a proxy that passes on the host it was asked for.
         #expect(SameOriginPolicy.allows(origin: "https://inbox.example.com", host: "10.0.0.5:8000", forwardedHost: "inbox.example.com"))
         #expect(SameOriginPolicy.allows(origin: "https://inbox.example.com", host: "10.0.0.5:8000", forwardedHost: "inbox.example.com, 10.0.0.9"))
@@ -35,6 +38,8 @@ import Testing
             ("http://example.com/", "example.com"),
             ("http://user@example.com", "example.com"),
             ("ftp://example.com", "example.com"),
+            ("chrome-extension://abcdef", "example.com"),
+            ("file://", "example.com"),
             ("http://example.com.evil.example", "example.com"),
             ("http://evil.example", nil),
         ]

@@ -16,13 +16,18 @@ extension HTTPField.Name {
 /// submit a form that POSTs a forged message. Browsers name the page's origin in `Origin`
 /// on those requests, and a page cannot forge or remove it; so a request whose `Origin` is
 /// not this host's is refused. Qualia's deliveries and other servers' clients send no
-/// `Origin`, and are let through as before.
+/// `Origin`, and are let through as before; so are WebSocket libraries that send the URL
+/// they connect to as a `ws://` or `wss://` origin (Hummingbird's client, our `send-test
+/// --watch`), which no browser page ever has.
 struct SameOriginPolicy: Sendable {
-    /// Whether a request with these headers may go on: it names no origin, or the origin's
-    /// host and port are the ones the request was sent to (`Host`, or `X-Forwarded-Host` set
-    /// by a proxy in front; a page cannot set either on a cross-origin request).
+    /// Whether a request with these headers may go on: it names no origin, a WebSocket
+    /// library's `ws:`/`wss:` one, or an origin whose host and port are the ones the request
+    /// was sent to (`Host`, or `X-Forwarded-Host` set by a proxy in front; a page cannot set
+    /// either on a cross-origin request).
     static func allows(origin: String?, host: String?, forwardedHost: String?) -> Bool {
         guard let origin else { return true }
+        let lowered = origin.lowercased()
+        if lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") { return true }
         guard let authority = Self.authority(ofOrigin: origin) else { return false }
         for candidate in [host, forwardedHost?.split(separator: ",").first.map(String.init)] {
             if let candidate, Self.normalized(candidate.trimmingASCIISpaces(), scheme: authority.scheme) == authority.hostAndPort {
