@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import AWSSigning
 import Foundation
 import Logging
@@ -23,12 +24,16 @@ public final class DynamoDBClient: Sendable {
         public var requestTimeout: TimeAmount
         /// How failures are retried.
         public var retryPolicy: RetryPolicy
+        /// Where retries and throttled answers are counted (see ``DynamoDBClient/retriesMetric``
+        /// and ``DynamoDBClient/throttlesMetric``); nothing is recorded by default.
+        public var metricsFactory: any MetricsFactory
 
         /// Creates a configuration.
         public init(
             region: String, endpoint: String? = nil, connectTimeout: TimeAmount = .seconds(2), requestTimeout: TimeAmount = .seconds(5),
-            retryPolicy: RetryPolicy = RetryPolicy()
+            retryPolicy: RetryPolicy = RetryPolicy(), metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
         ) {
+            self.metricsFactory = metricsFactory
             self.region = region
             self.endpoint = endpoint
             self.connectTimeout = connectTimeout
@@ -204,9 +209,18 @@ public final class DynamoDBClient: Sendable {
             while true {
                 do {
                     return try await sendOnce(operation, body: body, deadline: deadline, decode: decode)
-                } catch let error as DynamoDBError where error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts {
+                } catch let error as DynamoDBError {
+                    if error.isThrottling {
+                        Counter(label: Self.throttlesMetric, dimensions: [("operation", operation)], factory: configuration.metricsFactory).increment()
+                    }
+                    guard error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts else { throw error }
                     let delay = policy.delay(beforeRetry: attempt)
                     guard ContinuousClock.now + delay < deadline.instant else { throw error }
+                    // Made when needed (the factory finds the same series again): retries are rare.
+                    Counter(
+                        label: Self.retriesMetric, dimensions: [("operation", operation), ("reason", Self.retryReason(error))],
+                        factory: configuration.metricsFactory
+                    ).increment()
                     logger.debug(
                         "Retrying DynamoDB request",
                         metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
@@ -216,6 +230,20 @@ public final class DynamoDBClient: Sendable {
                 }
             }
         }
+    }
+
+    /// Retries started, by operation and ``retryReason(_:)`` (a counter).
+    public static let retriesMetric = "qualia_webhook_dynamodb_retries_total"
+    /// Answers refused for going too fast, by operation, retried or not (a counter).
+    public static let throttlesMetric = "qualia_webhook_dynamodb_throttles_total"
+
+    /// Why a retryable failure is retried, as a label: `throttling`, `server_error` (a 5xx),
+    /// `connection`, or `transaction_conflict` (a transaction cancelled by another in flight).
+    static func retryReason(_ error: DynamoDBError) -> String {
+        if error.kind == .connection { return "connection" }
+        if error.isThrottling { return "throttling" }
+        if (error.statusCode ?? 0) >= 500 { return "server_error" }
+        return "transaction_conflict"
     }
 
     /// The failures AsyncHTTPClient reports when time runs out rather than the connection.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AWSSigning
+import CoreMetrics
 import DynamoDB
 import Logging
 import MessageStore
@@ -35,21 +36,29 @@ extension DynamoDBMessageStore {
 
     /// A client for the settings' region and endpoint, with credentials from the AWS SDKs'
     /// chain (cached, and refreshed before temporary credentials expire). Its owner shuts it down.
+    /// - Parameter metricsFactory: Where the client counts its retries and throttled answers.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
-    public static func makeClient(_ settings: Settings, logger: Logger) throws -> DynamoDBClient {
+    public static func makeClient(
+        _ settings: Settings, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
+    ) throws -> DynamoDBClient {
         let chain = CredentialProviderChain.default(environment: settings.awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
         return try DynamoDBClient(
-            configuration: .init(region: settings.region, endpoint: settings.endpoint), credentialProvider: CachingCredentialProvider(chain),
-            logger: logger
+            configuration: .init(region: settings.region, endpoint: settings.endpoint, metricsFactory: metricsFactory),
+            credentialProvider: CachingCredentialProvider(chain), logger: logger
         )
     }
 
     /// Opens the store over a client of its own. It starts even while the table does not
     /// answer: requests answer 503 until it does, and `/ready` says so.
+    /// - Parameter metricsFactory: Where its client counts retries and throttled answers.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
-    public static func open(_ settings: Settings, feedRetention: FeedRetention = .default, logger: Logger) async throws -> DynamoDBMessageStore {
+    public static func open(
+        _ settings: Settings, feedRetention: FeedRetention = .default, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
+        logger: Logger
+    ) async throws -> DynamoDBMessageStore {
         let store = DynamoDBMessageStore(
-            configuration: .init(tableName: settings.tableName, feedRetention: feedRetention), client: try makeClient(settings, logger: logger),
+            configuration: .init(tableName: settings.tableName, feedRetention: feedRetention),
+            client: try makeClient(settings, metricsFactory: metricsFactory, logger: logger),
             logger: logger
         )
         do {

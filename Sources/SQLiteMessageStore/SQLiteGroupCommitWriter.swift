@@ -1,3 +1,4 @@
+import CoreMetrics
 import MessageStore
 import NIOPosix
 import Synchronization
@@ -54,12 +55,19 @@ final class SQLiteGroupCommitWriter: Sendable {
     private let thread: NIOThreadPool
     private let queue = Mutex(Queue())
     private let transactionsCommitted = Atomic<Int>(0)
+    /// How many writes each commit took (``SQLiteMessageStore/groupCommitBatchSizeMetric``).
+    private let batchSizes: Recorder
 
     /// How many transactions have committed so far; fewer than writes when writes were batched.
     var committedTransactionCount: Int { transactionsCommitted.load(ordering: .relaxed) }
 
     /// Takes over an open connection (with automatic checkpoints off) and its thread.
-    init(connection: SQLiteConnection, thread: NIOThreadPool, checkpoints: Checkpoints, maximumBatchSize: Int = 256) {
+    /// - Parameter metricsFactory: Where the batch sizes are recorded.
+    init(
+        connection: SQLiteConnection, thread: NIOThreadPool, checkpoints: Checkpoints, maximumBatchSize: Int = 256,
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
+    ) {
+        self.batchSizes = Recorder(label: SQLiteMessageStore.groupCommitBatchSizeMetric, factory: metricsFactory)
         self.connection = connection
         self.thread = thread
         self.checkpoints = checkpoints
@@ -173,6 +181,7 @@ final class SQLiteGroupCommitWriter: Sendable {
 
     /// Commits a batch; when one write's own statements fail, commits the others without it.
     private func commit(_ batch: [PendingWrite]) -> [Result<SQLiteWrite.Answer, any Error>] {
+        batchSizes.record(batch.count)
         do {
             return try transaction(batch).map { .success($0) }
         } catch let failure as WriteFailure {
