@@ -43,12 +43,14 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "qualia-webhook")
         do {
-            let app = try await buildApplication(configuration, logger: logger)
+            // One registry for the process: what `GET /metrics` shows (none when METRICS_ENABLED=false).
+            let app = try await buildApplication(configuration, metrics: ServiceMetrics(configuration.metrics), logger: logger)
             logger.info(
                 "Starting qualia-webhook",
                 metadata: [
                     "host": .string(configuration.http.host), "port": .stringConvertible(configuration.http.port),
-                    "store": .string(configuration.store.name),
+                    "store": .string(configuration.store.name), "metrics_enabled": .stringConvertible(configuration.metrics.isEnabled),
+                    "metrics_public": .stringConvertible(configuration.metrics.isPublic),
                 ]
             )
             // SIGTERM and SIGINT stop accepting, let in-flight requests finish (for at most

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Blobs
+import CoreMetrics
 import DynamoDBMessageStore
 import HTTPTypes
 import Hummingbird
@@ -17,8 +18,13 @@ import ServiceLifecycle
 /// the application, ready to run. The executable and the tests both call this.
 /// - Throws: ``MessageStoreError`` when the store cannot be opened; an error of the S3 client
 ///   when the attachment archive's endpoint is not a URL.
-public func buildApplication(_ configuration: AppConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
-    let store = try await openStore(configuration, logger: logger)
+/// - Parameter metrics: Where the service records its metrics; `nil` for a registry of its own
+///   as the configuration says.
+public func buildApplication(
+    _ configuration: AppConfiguration, metrics: ServiceMetrics? = nil, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let metrics = metrics ?? ServiceMetrics(configuration.metrics)
+    let store = try await openStore(configuration, metricsFactory: metrics.factory, logger: logger)
     let blobs: any BlobStore
     do {
         blobs = try openBlobStore(configuration.attachments, logger: logger)
@@ -26,19 +32,31 @@ public func buildApplication(_ configuration: AppConfiguration, logger: Logger) 
         try? await store.shutdown()
         throw error
     }
-    return buildApplication(configuration, store: store, blobs: blobs, logger: logger)
+    return buildApplication(configuration, store: store, blobs: blobs, metrics: metrics, logger: logger)
 }
 
 /// Builds the service over a store that is already open. The application owns the store
 /// from then on and shuts it down after the HTTP server has stopped.
-/// - Parameter blobs: The attachment archive's blob store; `nil` for a local one in the
-///   configuration's folder.
+/// - Parameters:
+///   - store: The store, which records its own metrics (if any) where it was opened to; every
+///     call the service makes to it is counted and timed here as well.
+///   - blobs: The attachment archive's blob store; `nil` for a local one in the
+///     configuration's folder.
+///   - metrics: Where the service records its metrics; `nil` for a registry of its own as the
+///     configuration says.
 public func buildApplication(
-    _ configuration: AppConfiguration, store: any MessageStore, blobs: (any BlobStore)? = nil, logger: Logger
+    _ configuration: AppConfiguration, store: any MessageStore, blobs: (any BlobStore)? = nil, metrics: ServiceMetrics? = nil,
+    logger: Logger
 ) -> some ApplicationProtocol {
+    let metrics = metrics ?? ServiceMetrics(configuration.metrics)
+    let store: any MessageStore = metrics.registry == nil ? store : MeteredMessageStore(store, factory: metrics.factory)
     let blobs = blobs ?? LocalBlobStore(root: configuration.attachments.folder)
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
+    if metrics.registry != nil {
+        // Ahead of the error middleware, so it counts the status the client gets.
+        router.add(middleware: HTTPMetricsMiddleware(series: HTTPRequestSeries(factory: metrics.factory)))
+    }
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ExpectContinueMiddleware())
     router.add(middleware: ErrorMiddleware())
@@ -50,12 +68,24 @@ public func buildApplication(
     let authentication = BasicAuthMiddleware(
         verifier: CredentialVerifier(granting: auth.accessGrants),
         limiter: limiter,
-        clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) }
+        clientAddressHeader: auth.clientAddressHeader.flatMap { HTTPField.Name($0) },
+        metrics: AuthMetrics(factory: metrics.factory)
     )
+    if let registry = metrics.registry {
+        let controller = MetricsController(registry: registry)
+        if metrics.isPublic {
+            controller.addRoutes(to: router)
+        } else {
+            controller.addRoutes(to: router.group().add(middleware: authentication))
+        }
+    }
     let webhook = router.group("webhook").add(middleware: authentication)
     let doorbell = FeedDoorbell()
     let archiveBell = configuration.attachments.isArchiving ? FeedDoorbell() : nil
-    let hub = FeedHub(limits: .init(capacity: 4 * configuration.feed.maximumSubscriberLag, maximumLag: Int64(configuration.feed.maximumSubscriberLag)))
+    let hub = FeedHub(
+        limits: .init(capacity: 4 * configuration.feed.maximumSubscriberLag, maximumLag: Int64(configuration.feed.maximumSubscriberLag)),
+        metricsFactory: metrics.factory
+    )
     let reader = ReaderController(store: store, maxBodyBytes: configuration.http.maxBodyBytes, doorbell: doorbell)
     MessageController(
         store: store, maxBodyBytes: configuration.http.maxBodyBytes, listingCache: ListingCache(capacity: configuration.http.listingCacheBytes),
@@ -94,20 +124,26 @@ public func buildApplication(
         // feed's follower and pruner, then the store closes.
         services: [
             MessageStoreService(store: store, logger: logger),
-            FeedFollower(store: store, hub: hub, doorbell: doorbell, logger: logger),
+            FeedFollower(store: store, hub: hub, doorbell: doorbell, lag: CoreMetrics.Timer(label: MetricName.feedLag, factory: metrics.factory), logger: logger),
             FeedPruner(store: store, logger: logger),
-        ] + archiver(configuration.attachments, store: store, blobs: blobs, bell: archiveBell, logger: logger),
+        ] + archiver(configuration.attachments, store: store, blobs: blobs, bell: archiveBell, metricsFactory: metrics.factory, logger: logger),
         logger: logger
     )
 }
 
 /// The attachment archiver, when archiving is on.
 private func archiver(
-    _ settings: AppConfiguration.Attachments, store: any MessageStore, blobs: any BlobStore, bell: FeedDoorbell?, logger: Logger
+    _ settings: AppConfiguration.Attachments, store: any MessageStore, blobs: any BlobStore, bell: FeedDoorbell?,
+    metricsFactory: any MetricsFactory, logger: Logger
 ) -> [any Service] {
     guard let bell else { return [] }
     let fetcher = AttachmentFetcher(policy: settings.allowedHosts, limits: settings.limits, scratchFolder: LocalBlobStore.scratchFolder(of: settings.folder))
-    return [AttachmentArchiver(store: store, blobs: blobs, fetcher: fetcher, bell: bell, settings: settings.archiver, logger: logger)]
+    return [
+        AttachmentArchiver(
+            store: store, blobs: blobs, fetcher: fetcher, bell: bell, settings: settings.archiver,
+            metrics: ArchiveMetrics(factory: metricsFactory), logger: logger
+        )
+    ]
 }
 
 /// The attachment archive's blob store that the configuration selects. It touches nothing
@@ -125,13 +161,19 @@ public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logg
 }
 
 /// Opens the store that the configuration selects.
+/// - Parameter metricsFactory: Where the store records its own metrics (SQLite's group-commit
+///   batch sizes, DynamoDB's retries and throttles).
 /// - Throws: ``MessageStoreError`` when it cannot be opened.
-public func openStore(_ configuration: AppConfiguration, logger: Logger) async throws -> any MessageStore {
+public func openStore(
+    _ configuration: AppConfiguration, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
+) async throws -> any MessageStore {
     switch configuration.store {
     case .sqlite(let path):
-        return try await SQLiteMessageStore.open(.init(path: path, feedRetention: configuration.feed.retention), logger: logger)
+        return try await SQLiteMessageStore.open(
+            .init(path: path, feedRetention: configuration.feed.retention, metricsFactory: metricsFactory), logger: logger
+        )
     case .dynamoDB(let settings):
-        return try await DynamoDBMessageStore.open(settings, feedRetention: configuration.feed.retention, logger: logger)
+        return try await DynamoDBMessageStore.open(settings, feedRetention: configuration.feed.retention, metricsFactory: metricsFactory, logger: logger)
     }
 }
 

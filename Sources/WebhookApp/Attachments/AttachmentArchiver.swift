@@ -47,6 +47,8 @@ struct AttachmentArchiver: Service {
     /// Rung after this process stored a message with attachments.
     let bell: FeedDoorbell
     let settings: Settings
+    /// The queue's depth and the failed attempts.
+    let metrics: ArchiveMetrics
     let logger: Logger
     /// This process's name as a worker in the store.
     let worker = "archiver-" + UUID().uuidString
@@ -153,7 +155,13 @@ struct AttachmentArchiver: Service {
 
     private func work(on workBell: FeedDoorbell) async {
         var failures = RetryLogging()
+        var lastSample: ContinuousClock.Instant?
         for await _ in workBell.rings {
+            if lastSample.map({ ContinuousClock.now - $0 >= ArchiveMetrics.queueSamplingInterval }) ?? true {
+                lastSample = .now
+                // A missed sample leaves the last one standing; the claim below reports the store's failure.
+                if let jobs = try? await store.archiveJobCount() { metrics.recordQueueDepth(jobs) }
+            }
             do {
                 while true {
                     let now = UnixTime.nowMilliseconds()
@@ -277,6 +285,7 @@ struct AttachmentArchiver: Service {
         do {
             if givingUp {
                 try await store.finishArchiveJob(job.id)
+                metrics.recordFailure(.givenUp)
                 logger.error("Attachment not archived; its download redirects to its URL", metadata: details)
             } else {
                 var next = job
@@ -284,6 +293,7 @@ struct AttachmentArchiver: Service {
                 next.nextAttemptAt = now + pause.milliseconds
                 next.lastError = reason
                 try await store.rescheduleArchiveJob(next, worker: worker)
+                metrics.recordFailure(.retried)
                 details["retry_in_seconds"] = .stringConvertible(pause.components.seconds)
                 logger.warning("Attachment download failed; it will be tried again", metadata: details)
             }

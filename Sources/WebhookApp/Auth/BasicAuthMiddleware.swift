@@ -19,6 +19,8 @@ struct BasicAuthMiddleware: RouterMiddleware {
     let clientAddressHeader: HTTPField.Name?
     /// Said once when `clientAddressHeader` is `nil` but requests come through a proxy.
     let unnamedProxyWarning = UnnamedProxyWarning()
+    /// Failures, lockouts and refusals during lockouts, counted.
+    let metrics: AuthMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let address = clientAddress(of: request.headers, remoteAddress: context.remoteAddress)
@@ -30,19 +32,23 @@ struct BasicAuthMiddleware: RouterMiddleware {
         // A request without `Authorization` guessed nothing: it is how a browser asks for the
         // prompt (the console's first request), so it is answered 401 but never counted.
         var guessed = true
+        let failure: AuthMetrics.FailureReason
         switch Self.credentials(in: request.headers) {
         case .success(let (username, password)):
             verdict = verifier.check(username: username, password: password)
             reason = verdict.username == nil ? "unknown user name" : "wrong password"
+            failure = verdict.username == nil ? .unknownUser : .wrongPassword
         case .failure(let missing):
             verdict = .unknownUsername
             reason = missing.rawValue
             guessed = missing != .missing
+            failure = .missing
         }
         let key = AuthFailureLimiter.Key(address: address, username: verdict.username)
         let user: Logger.MetadataValue = verdict.username == nil ? "unknown" : "configured"
         if let remaining = limiter.lockoutRemaining(for: key) {
             context.logger.notice("Authentication refused during lockout", metadata: ["client_address": .string(address), "user": user])
+            metrics.recordRefusalDuringLockout()
             throw WebhookError.tooManyFailedAttempts(retryAfterSeconds: Int(remaining.components.seconds) + 1)
         }
         if case .accepted(let username) = verdict {
@@ -55,7 +61,9 @@ struct BasicAuthMiddleware: RouterMiddleware {
             "Authentication failed",
             metadata: ["reason": .string(reason), "client_address": .string(address), "user": user]
         )
+        metrics.recordFailure(failure)
         if guessed, limiter.recordFailure(for: key) {
+            metrics.recordLockout()
             context.logger.warning(
                 "Client locked out after repeated authentication failures",
                 metadata: [

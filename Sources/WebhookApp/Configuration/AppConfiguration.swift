@@ -23,12 +23,15 @@ public struct AppConfiguration: Sendable {
     public var feed: Feed
     /// The attachment archive.
     public var attachments: Attachments
+    /// What the service measures and who may read it (`GET /metrics`).
+    public var metrics: Metrics
 
     /// Creates a configuration directly (tests build their own).
     public init(
         auth: Auth, http: HTTP = HTTP(), store: Store = .default, logLevel: Logger.Level = .info, feed: Feed = .init(),
-        attachments: Attachments = .init()
+        attachments: Attachments = .init(), metrics: Metrics = .init()
     ) {
+        self.metrics = metrics
         self.http = http
         self.auth = auth
         self.store = store
@@ -46,6 +49,7 @@ public struct AppConfiguration: Sendable {
         let store = Store.read(&reader)
         let feed = Feed(reading: &reader)
         let attachments = Attachments(reading: &reader)
+        let metrics = Metrics(reading: &reader)
         var logLevel = Logger.Level.info
         if let name = reader.value("LOG_LEVEL") {
             if let level = Logger.Level(rawValue: name.lowercased()) {
@@ -55,7 +59,7 @@ public struct AppConfiguration: Sendable {
             }
         }
         guard reader.problems.isEmpty, let auth else { throw ConfigurationError(problems: reader.problems) }
-        self.init(auth: auth, http: http, store: store, logLevel: logLevel, feed: feed, attachments: attachments)
+        self.init(auth: auth, http: http, store: store, logLevel: logLevel, feed: feed, attachments: attachments, metrics: metrics)
     }
 
     /// The process environment over the `.env` file at `dotEnvPath` (the environment wins).
@@ -299,6 +303,32 @@ extension AppConfiguration {
         init(reading reader: inout EnvironmentReader) {
             let days = reader.integer("FEED_RETENTION_DAYS", default: 30, in: 1...3650)
             self.init(retention: FeedRetention(days: days))
+        }
+    }
+}
+
+extension AppConfiguration {
+    /// What the service measures, and who may read it at `GET /metrics` (Prometheus text).
+    public struct Metrics: Sendable, Hashable {
+        /// `METRICS_ENABLED` (`true` or `false`, default `true`): whether anything is measured.
+        /// When `false` nothing is recorded and `/metrics` answers 404.
+        public var isEnabled: Bool
+        /// `METRICS_PUBLIC` (`true` or `false`, default `false`): whether `/metrics` answers
+        /// without credentials. Otherwise it needs the webhook's or the reader's.
+        public var isPublic: Bool
+
+        /// Creates metrics settings; the defaults are the service's.
+        public init(isEnabled: Bool = true, isPublic: Bool = false) {
+            self.isEnabled = isEnabled
+            self.isPublic = isPublic
+        }
+
+        init(reading reader: inout EnvironmentReader) {
+            let defaults = Metrics()
+            self.init(
+                isEnabled: reader.boolean("METRICS_ENABLED", default: defaults.isEnabled),
+                isPublic: reader.boolean("METRICS_PUBLIC", default: defaults.isPublic)
+            )
         }
     }
 }

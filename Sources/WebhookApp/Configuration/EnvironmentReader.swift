@@ -31,6 +31,18 @@ struct EnvironmentReader {
         .seconds(integer(name, default: Int(defaultValue.components.seconds), in: range))
     }
 
+    /// `true` or `false` (in any case), or `defaultValue` when unset.
+    mutating func boolean(_ name: String, default defaultValue: Bool) -> Bool {
+        guard let text = value(name) else { return defaultValue }
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            problems.append("\(name) must be true or false")
+            return defaultValue
+        }
+    }
+
     /// A value that `isValid` accepts, or `defaultValue` when unset; `rule` says what it must be.
     mutating func checked(_ name: String, default defaultValue: String, rule: String, _ isValid: (String) -> Bool) -> String {
         let text = value(name) ?? defaultValue

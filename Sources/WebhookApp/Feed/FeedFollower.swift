@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import MessageStore
 import ServiceLifecycle
@@ -15,6 +16,12 @@ struct FeedFollower: Service {
     let store: any MessageStore
     let hub: FeedHub
     let doorbell: FeedDoorbell
+    /// Feed lag (``MetricName/feedLag``): for each event read, the time from when the store
+    /// stored it (its position's time, the storing server's clock) to when it is handed to the
+    /// hub, which is when the live stream can first send it. This process's own writes ring the
+    /// doorbell, so theirs is the follower's reaction time; other instances' writes are found
+    /// by the poll, so theirs is up to ``MessageStore/feedPollInterval`` more.
+    let lag: CoreMetrics.Timer
     let logger: Logger
     /// The most events one read of the store returns.
     static let batchSize = 512
@@ -38,6 +45,13 @@ struct FeedFollower: Service {
                 group.cancelAll()
             }
         }
+    }
+
+    private func recordLag(of events: [FeedEvent]) {
+        guard !events.isEmpty else { return }
+        let now = UnixTime.nowMilliseconds()
+        // Another instance's clock may run ahead of ours: such an event counts as no lag.
+        for event in events { lag.recordMilliseconds(max(0, now - event.position.time)) }
     }
 
     private func follow() async {
@@ -69,6 +83,7 @@ struct FeedFollower: Service {
                         position = FeedPosition(sequence: current.sequence, time: UnixTime.nowMilliseconds())
                         continue
                     }
+                    recordLag(of: page.events)
                     await hub.append(page.events.map(\.frame), next: page.next)
                     position = max(current, page.next)
                     if page.events.count < Self.batchSize { break }

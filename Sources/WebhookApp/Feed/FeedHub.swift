@@ -1,3 +1,4 @@
+import CoreMetrics
 import MessageStore
 import NIOCore
 
@@ -77,8 +78,14 @@ actor FeedHub {
     private var nextID = 0
     private var sequenceAtLastSweep: Int64 = 0
 
-    init(limits: Limits = Limits()) {
+    /// How many subscribers are connected, as a gauge (``MetricName/feedSubscribers``).
+    private let subscribersGauge: Gauge
+
+    /// - Parameter metricsFactory: Where the number of subscribers is recorded.
+    init(limits: Limits = Limits(), metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.limits = limits
+        subscribersGauge = Gauge(label: MetricName.feedSubscribers, factory: metricsFactory)
+        subscribersGauge.record(0)
     }
 
     /// How many subscribers are connected.
@@ -212,6 +219,7 @@ actor FeedHub {
     func subscribe() -> SubscriberID {
         nextID += 1
         subscribers[nextID] = Subscriber()
+        subscribersGauge.record(subscribers.count)
         return nextID
     }
 
@@ -219,6 +227,7 @@ actor FeedHub {
     func unsubscribe(_ id: SubscriberID) {
         if let waiter = removeWaiter(id) { waiter.continuation.resume(throwing: CancellationError()) }
         subscribers.removeValue(forKey: id)?.watchdog?.resume()
+        subscribersGauge.record(subscribers.count)
     }
 
     /// Returns once the subscriber is found too far behind (or is gone).
