@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import DynamoDB
@@ -30,6 +31,8 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
         /// A DynamoDB endpoint of the test's own (a moto server nobody else loads), instead of
         /// the suite's shared one.
         public var dynamoDBEndpoint: String?
+        /// Where a SQLite store records its own metrics (its group commits' batch sizes).
+        public var metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
 
         /// Creates options; the defaults are the stores' own.
         public init(
@@ -70,7 +73,11 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let openAnother: @Sendable () async throws -> any MessageStore = {
                 opened.keep(
                     try await SQLiteMessageStore.open(
-                        .init(path: path, listingChunkLimits: options.sqliteListingChunkLimits, feedRetention: options.feedRetention), logger: Logger(label: "test")
+                        .init(
+                            path: path, listingChunkLimits: options.sqliteListingChunkLimits, feedRetention: options.feedRetention,
+                            metricsFactory: options.metricsFactory
+                        ),
+                        logger: Logger(label: "test")
                     )
                 )
             }

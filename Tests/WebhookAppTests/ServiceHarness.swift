@@ -50,8 +50,12 @@ func withService(
     var configuration = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: 0))
     configure(&configuration)
     let logs = LogCapture()
+    // The app's own registry, which the store records into too, as `buildApplication` does.
+    let metrics = ServiceMetrics(configuration.metrics)
+    var options = options
+    options.metricsFactory = metrics.factory
     try await withStore(kind, options: options) { store in
-        let app = buildApplication(configuration, store: store, logger: logs.logger())
+        let app = buildApplication(configuration, store: store, metrics: metrics, logger: logs.logger())
         try await app.test(setup) { client in try await body(client, store, logs) }
     }
 }
