@@ -50,6 +50,10 @@ file archived from nginx, then downloaded from the download route beside curl re
 nginx (rate, SHA-256, the server's peak RSS over one and over 4 concurrent downloads), and POST
 with archiving on vs off; see bench/attachments_bench.py.
 
+With --metrics it measures instead what metrics cost (issue 15): POST on SQLite at 32
+connections with METRICS_ENABLED=false and true, interleaved rounds, the ratio of the medians
+on / off (target at least 0.95), and that /metrics counted every POST; see bench/metrics_bench.py.
+
 With --reader it measures instead the reader's side on SQLite at 32 connections: it fills,
 through the API, one order with 10,000 messages and 100,000 orders with one message each, then
 runs GET /health, the first and the 100th 100-message page of the large order, PATCHes of
@@ -64,6 +68,7 @@ Usage: bench/run [--smoke] [--stores sqlite,dynamodb] [--duration S] [--connecti
        bench/run --feed [--smoke] [--feed-scenarios live,idle,read,dynamodb] [--duration S]
        bench/run --search [--smoke] [--search-messages N] [--baseline-binary PATH] [--duration S]
        bench/run --attachments [--smoke] [--duration S] [--perf-data FILE]
+       bench/run --metrics [--smoke] [--metrics-rounds 3] [--duration S]
        bench/run --listing-memory [--stores sqlite,dynamodb] [--listing-clients 8] [--listing-rounds 5]
 """
 
@@ -87,6 +92,7 @@ import time
 import urllib.request
 
 import attachments_bench
+import metrics_bench
 import feed_bench
 import search_bench
 
@@ -477,6 +483,7 @@ def main():
     feed_bench.add_arguments(parser)
     search_bench.add_arguments(parser)
     attachments_bench.add_arguments(parser)
+    metrics_bench.add_arguments(parser)
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -495,6 +502,8 @@ def main():
         return search_bench.search_main(args)
     if args.attachments:
         return attachments_bench.attachments_main(args)
+    if args.metrics:
+        return metrics_bench.metrics_main(args)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
