@@ -218,6 +218,7 @@ let package = Package(
             dependencies: [
                 "AWSSigning", "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Fixtures"],

@@ -1,7 +1,9 @@
 import AWSSigning
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Logging
+import MetricsTestKit
 import Testing
 
 @testable import DynamoDB
@@ -11,9 +13,11 @@ import Testing
     static let fastRetries = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), maxTotalDuration: .seconds(5))
     static let activeTable = #"{"Table":{"TableName":"t","TableStatus":"ACTIVE"}}"#
 
-    func client(_ endpoint: String, token: String? = nil, retry: RetryPolicy = fastRetries) throws -> DynamoDBClient {
+    func client(
+        _ endpoint: String, token: String? = nil, retry: RetryPolicy = fastRetries, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) throws -> DynamoDBClient {
         try DynamoDBClient(
-            configuration: .init(region: "eu-west-1", endpoint: endpoint, retryPolicy: retry),
+            configuration: .init(region: "eu-west-1", endpoint: endpoint, retryPolicy: retry, metricsFactory: metrics),
             credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "AKIDTEST", secretAccessKey: "secret", sessionToken: token)),
             logger: Logger(label: "test")
         )
@@ -54,6 +58,24 @@ import Testing
             try await client.shutdown()
         }
         #expect(server.received.count == 4)
+    }
+
+    @Test func retriesAreCountedByOperationAndReasonAndThrottlesByOperation() async throws {
+        let server = LocalHTTPServer(script: [
+            (.badRequest, Self.error("ThrottlingException")),
+            (.internalServerError, Self.error("InternalServerError")),
+            (.ok, Self.activeTable),
+        ])
+        let metrics = TestMetrics()
+        try await server.run { endpoint in
+            let client = try client(endpoint, metrics: metrics)
+            #expect(try await client.describeTable("t").tableStatus == "ACTIVE")
+            try await client.shutdown()
+        }
+        let retries = DynamoDBClient.retriesMetric
+        #expect(try metrics.expectCounter(retries, [("operation", "DescribeTable"), ("reason", "throttling")]).totalValue == 1)
+        #expect(try metrics.expectCounter(retries, [("operation", "DescribeTable"), ("reason", "server_error")]).totalValue == 1)
+        #expect(try metrics.expectCounter(DynamoDBClient.throttlesMetric, [("operation", "DescribeTable")]).totalValue == 1)
     }
 
     @Test(arguments: ["ValidationException", "ConditionalCheckFailedException", "ResourceNotFoundException"])
