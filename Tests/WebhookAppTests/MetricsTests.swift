@@ -121,6 +121,20 @@ import Testing
         }
     }
 
+    @Test func liveSubscribersAndTheirFeedLagAreRecorded() async throws {
+        try await withService(.sqlite, setup: .live) { client, _, _ in
+            let stream = FeedStreamTests.streamClient(try #require(client.port))
+            #expect(try await client.scrape().value("qualia_webhook_feed_lag_seconds_count") == 0)
+            async let events = FeedStreamTests.collect(stream, after: nil, count: 1)
+            try await client.waitUntil("qualia_webhook_feed_subscribers", is: 1)
+            #expect(try await client.postMessage(specExample()).status == .ok)
+            #expect(try await events.count == 1)
+            // The follower records an event's lag before the stream can send it.
+            #expect(try await client.scrape().value("qualia_webhook_feed_lag_seconds_count") == 1)
+            try await client.waitUntil("qualia_webhook_feed_subscribers", is: 0)
+        }
+    }
+
     @Test(.enabled(if: PrometheusTextParser.isAvailable || MotoServer.isCI, "skipped: python3 cannot import prometheus_client (pip install prometheus_client)"))
     func theWholeOutputParsesWithPrometheusOwnParser() async throws {
         try await withService(.sqlite, setup: .live) { client, _, _ in
@@ -137,6 +151,7 @@ import Testing
                 "qualia_webhook_auth_lockouts": "counter",
                 "qualia_webhook_auth_refused_during_lockout": "counter",
                 "qualia_webhook_feed_subscribers": "gauge",
+                "qualia_webhook_feed_lag_seconds": "histogram",
                 "qualia_webhook_sqlite_group_commit_batch_size": "histogram",
             ]
             for (name, type) in expected {
@@ -225,6 +240,15 @@ extension TestClientProtocol {
         let response = try await execute(uri: "/metrics", method: .get, headers: headers)
         try #require(response.status == .ok)
         return MetricsScrape(response.text)
+    }
+
+    /// Scrapes until the unlabelled series `name` reads `value`, for at most 10 seconds.
+    func waitUntil(_ name: String, is value: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await scrape().value(name) != value {
+            try #require(ContinuousClock.now < deadline, "\(name) never became \(value)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
 
