@@ -29,7 +29,7 @@ import Testing
     /// Runs `body` with a service that archives attachments on 127.0.0.1 into a fresh folder.
     static func withArchivingService(
         _ kind: StoreUnderTest, allowing hosts: String = "127.0.0.1", maximumBytes: Int64? = nil, totalTimeout: Duration? = nil,
-        firstPause: Duration? = nil,
+        firstPause: Duration? = nil, queueSamplingInterval: Duration? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, AttachmentSource, LogCapture, String) async throws -> Void
     ) async throws {
         try await AttachmentSource.with { source in
@@ -38,6 +38,7 @@ import Testing
                 configuration.attachments = .init(folder: folder.url.path + "/attachments")
                 try! configuration.attachments.allow(hosts, maximumBytes: maximumBytes, totalTimeout: totalTimeout, firstPause: firstPause)
                 configuration.attachments.archiver.workPollInterval = .milliseconds(250)
+                if let queueSamplingInterval { configuration.attachments.archiver.queueSamplingInterval = queueSamplingInterval }
             }) { client, _, logs in
                 try await body(client, source, logs, folder.url.path + "/attachments")
             }

@@ -135,6 +135,21 @@ import Testing
         }
     }
 
+    @Test func theArchiveQueueAndItsFailedAttemptsAreRecorded() async throws {
+        try await AttachmentArchiveTests.withArchivingService(.sqlite, firstPause: .seconds(600), queueSamplingInterval: .milliseconds(100)) {
+            client, source, _, _ in
+            source.failNext(1_000)
+            let flaky = AttachmentArchiveTests.payload(order: "QO-METRICS-FLAKY", urls: [source.url("/flaky/a.pdf")])
+            let gone = AttachmentArchiveTests.payload(order: "QO-METRICS-GONE", urls: [source.url("/files/never-put.pdf")])
+            #expect(try await client.postMessage(flaky).status == .ok)
+            #expect(try await client.postMessage(gone).status == .ok)
+            // The 503 is retried (in 600 s, so its job waits); the 404 is given up.
+            try await client.waitUntil("qualia_webhook_archive_failures_total", labels: ["kind": "retried"], is: 1)
+            try await client.waitUntil("qualia_webhook_archive_failures_total", labels: ["kind": "given_up"], is: 1)
+            try await client.waitUntil("qualia_webhook_archive_queue_depth", is: 1)
+        }
+    }
+
     @Test(.enabled(if: PrometheusTextParser.isAvailable || MotoServer.isCI, "skipped: python3 cannot import prometheus_client (pip install prometheus_client)"))
     func theWholeOutputParsesWithPrometheusOwnParser() async throws {
         try await withService(.sqlite, setup: .live) { client, _, _ in
@@ -242,10 +257,10 @@ extension TestClientProtocol {
         return MetricsScrape(response.text)
     }
 
-    /// Scrapes until the unlabelled series `name` reads `value`, for at most 10 seconds.
-    func waitUntil(_ name: String, is value: Double) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await scrape().value(name) != value {
+    /// Scrapes until the series `name` with `labels` reads `value`, for at most 20 seconds.
+    func waitUntil(_ name: String, labels: [String: String] = [:], is value: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await scrape().value(name, labels) != value {
             try #require(ContinuousClock.now < deadline, "\(name) never became \(value)")
             try await Task.sleep(for: .milliseconds(50))
         }

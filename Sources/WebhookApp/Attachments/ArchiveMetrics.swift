@@ -1,7 +1,7 @@
 import CoreMetrics
 
-/// What ``AttachmentArchiver`` records: how many jobs wait in the store's ledger (sampled, a
-/// gauge) and its failed attempts by kind (`retried`: another attempt is scheduled;
+/// What ``AttachmentArchiver`` records: how many jobs wait in the store's ledger (a gauge,
+/// sampled every ``AttachmentArchiver/Settings/queueSamplingInterval``) and its failed attempts by kind (`retried`: another attempt is scheduled;
 /// `given_up`: the job ended without its file).
 struct ArchiveMetrics: Sendable {
     /// What became of a failed attempt, as its `kind` label.
@@ -9,10 +9,6 @@ struct ArchiveMetrics: Sendable {
         case retried
         case givenUp = "given_up"
     }
-
-    /// How often the queue's depth is read from the store at most: a count of the ledger's
-    /// jobs costs a query (DynamoDB: a `Query` page per 1 MB of jobs).
-    static let queueSamplingInterval: Duration = .seconds(5)
 
     private let queueDepth: Gauge
     private let failures: [FailureKind: Counter]

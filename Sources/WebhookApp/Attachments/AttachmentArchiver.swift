@@ -38,6 +38,9 @@ struct AttachmentArchiver: Service {
         var workPollInterval: Duration = .seconds(1)
         /// The most feed events one read returns.
         var feedBatch = 256
+        /// How often, at most, the queue's depth is read for its gauge (a count of the ledger's
+        /// jobs costs a query: on DynamoDB a `Query` page per 1 MB of jobs).
+        var queueSamplingInterval: Duration = .seconds(5)
     }
 
     /// The messages, the change feed and the archiver's store.
@@ -157,7 +160,7 @@ struct AttachmentArchiver: Service {
         var failures = RetryLogging()
         var lastSample: ContinuousClock.Instant?
         for await _ in workBell.rings {
-            if lastSample.map({ ContinuousClock.now - $0 >= ArchiveMetrics.queueSamplingInterval }) ?? true {
+            if lastSample.map({ ContinuousClock.now - $0 >= settings.queueSamplingInterval }) ?? true {
                 lastSample = .now
                 // A missed sample leaves the last one standing; the claim below reports the store's failure.
                 if let jobs = try? await store.archiveJobCount() { metrics.recordQueueDepth(jobs) }
