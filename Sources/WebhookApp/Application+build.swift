@@ -53,9 +53,10 @@ public func buildApplication(
     let blobs = blobs ?? LocalBlobStore(root: configuration.attachments.folder)
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
-    if metrics.registry != nil {
+    let requests = metrics.registry == nil ? nil : HTTPRequestSeries(factory: metrics.factory)
+    if let requests {
         // Ahead of the error middleware, so it counts the status the client gets.
-        router.add(middleware: HTTPMetricsMiddleware(series: HTTPRequestSeries(factory: metrics.factory)))
+        router.add(middleware: HTTPMetricsMiddleware(series: requests))
     }
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ExpectContinueMiddleware())
@@ -100,7 +101,9 @@ public func buildApplication(
 
     // Upgrade requests are offered to this router first (see ``FeedStreamRoutes``).
     let streamRouter = Router(context: StreamRequestContext.self)
-    let stream = FeedStreamRoutes(store: store, hub: hub, doorbell: doorbell, auth: authentication, retention: configuration.feed.retention)
+    let stream = FeedStreamRoutes(
+        store: store, hub: hub, doorbell: doorbell, auth: authentication, retention: configuration.feed.retention, requests: requests
+    )
     stream.addRoutes(to: streamRouter)
 
     return Application(

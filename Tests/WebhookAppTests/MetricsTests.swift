@@ -121,7 +121,7 @@ import Testing
         }
     }
 
-    @Test func liveSubscribersAndTheirFeedLagAreRecorded() async throws {
+    @Test func liveSubscribersTheirUpgradesAndTheirFeedLagAreRecorded() async throws {
         try await withService(.sqlite, setup: .live) { client, _, _ in
             let stream = FeedStreamTests.streamClient(try #require(client.port))
             #expect(try await client.scrape().value("qualia_webhook_feed_lag_seconds_count") == 0)
@@ -130,7 +130,10 @@ import Testing
             #expect(try await client.postMessage(specExample()).status == .ok)
             #expect(try await events.count == 1)
             // The follower records an event's lag before the stream can send it.
-            #expect(try await client.scrape().value("qualia_webhook_feed_lag_seconds_count") == 1)
+            let metrics = try await client.scrape()
+            #expect(metrics.value("qualia_webhook_feed_lag_seconds_count") == 1)
+            // The accepted upgrade, counted beside the main router's requests.
+            #expect(metrics.value("qualia_webhook_http_requests_total", ["route": "/webhook/stream", "method": "GET", "status": "101"]) == 1)
             try await client.waitUntil("qualia_webhook_feed_subscribers", is: 0)
         }
     }

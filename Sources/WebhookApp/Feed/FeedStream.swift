@@ -54,6 +54,10 @@ struct FeedStreamRoutes: Sendable {
     let doorbell: FeedDoorbell
     let auth: BasicAuthMiddleware
     let retention: FeedRetention
+    /// Where accepted upgrades are counted (status 101, and a bare 400 when declined here),
+    /// beside the main router's requests; `nil` when metrics are off. Refused upgrades reach
+    /// the main router and are counted there.
+    let requests: HTTPRequestSeries?
 
     static let path = "/webhook/stream"
 
@@ -70,14 +74,19 @@ struct FeedStreamRoutes: Sendable {
 
     func addRoutes(to router: Router<StreamRequestContext>) {
         router.ws(RouterPath(Self.path)) { request, context in
+            let received = ContinuousClock.now
             // Checked again: a lockout may have begun since (a declined upgrade here is a bare 400).
             guard auth.admits(request.headers, remoteAddress: context.remoteAddress),
                 let query = try? FeedQuery(request.uri, withoutAfter: .end, retention: retention)
-            else { return .dontUpgrade }
+            else {
+                requests?.record(route: Self.path, method: request.method, status: 400, since: received)
+                return .dontUpgrade
+            }
             // The end of the feed before the `101`, not after: nothing stored once the client
             // knows it is subscribed can come before its start. A store that does not answer
             // now is asked again by the stream's handler.
             if let start = try? await query.position(in: store, hub: hub) { context.start.set(start) }
+            requests?.record(route: Self.path, method: request.method, status: 101, since: received)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = try FeedQuery(context.request.uri, withoutAfter: .end, retention: retention)
