@@ -8,7 +8,7 @@ import NIOCore
 /// prints it as `request_id`.
 public struct WebhookRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// When the request's head arrived, for `response_time_ms`.
+    /// When the request's head arrived, for `response_time_ms` and the request metrics.
     public let receivedAt: ContinuousClock.Instant
     /// The peer's IP address, when the connection has one.
     public let remoteAddress: String?

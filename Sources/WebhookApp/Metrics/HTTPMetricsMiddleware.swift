@@ -8,14 +8,16 @@ import Synchronization
 /// It sits ahead of ``ErrorMiddleware`` in the chain, so it sees the status that the client
 /// gets, errors thrown by later middleware (401, 429, 400) included. The route is the
 /// template that matched (`/webhook/messages/{order_id}`), never the path, so the number of
-/// series stays bounded; a path that matches no route is `unmatched`. The time is until the
-/// answer's head is ready, as in the access log's `response_time_ms` (a streamed body's
-/// transfer is not included).
-struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+/// series stays bounded; a path that matches no route is `unmatched`. The time is from the
+/// request's head arriving until the answer's head is ready, as the access log's
+/// `response_time_ms` (a streamed body's transfer is not included).
+struct HTTPMetricsMiddleware: RouterMiddleware {
+    typealias Context = WebhookRequestContext
+
     let series: HTTPRequestSeries
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
+        let start = context.receivedAt
         do {
             let response = try await next(request, context)
             series.record(route: context.endpointPath, method: request.method, status: response.status.code, since: start)
