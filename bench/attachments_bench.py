@@ -356,8 +356,7 @@ def bench_post(args, small_url, results, problems):
     rounds = []
     print(f"attachments: POST at 32 connections, {args.duration} s, archiving on and off (each POST with one "
           f"attachment, {small_url}), {args.attachment_post_rounds} rounds alternating:", flush=True)
-    for number in range(args.attachment_post_rounds):
-        order = ["off", "on"] if number % 2 == 0 else ["on", "off"]
+    for number, order in common.alternating_rounds(args.attachment_post_rounds, "off", "on"):
         figures = {}
         for label in order:
             health, post, archive = post_run(args, label, small_url, f"r{number}{label}{int(time.time())}", problems)

@@ -108,6 +108,13 @@ AWS_TEST_ENV = {
 }
 
 
+def alternating_rounds(count, first, second):
+    """(round number, the order of its two runs) for `count` rounds, alternating which setting
+    goes first, so that the machine's drift during a run falls on both settings alike."""
+    for number in range(count):
+        yield number, [first, second] if number % 2 == 0 else [second, first]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

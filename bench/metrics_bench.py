@@ -92,8 +92,7 @@ def metrics_main(args):
     problems, rounds = [], []
     print(f"metrics: POST at 32 connections, {args.duration} s, METRICS_ENABLED false and true, "
           f"{args.metrics_rounds} rounds alternating:", flush=True)
-    for number in range(args.metrics_rounds):
-        order = ["off", "on"] if number % 2 == 0 else ["on", "off"]
+    for number, order in common.alternating_rounds(args.metrics_rounds, "off", "on"):
         figures = {}
         for label in order:
             post = one_run(args, label, f"m{number}{label}{int(time.time())}", problems)
