@@ -272,6 +272,8 @@ extension TestClientProtocol {
 
 /// `scripts/parse-prometheus-text.py`: Prometheus text read by `prometheus_client`'s parser.
 enum PrometheusTextParser {
+    /// One metric family as the parser read it: its name (a counter's without `_total`), its
+    /// type, and the names of its samples.
     struct Family: Decodable {
         var name: String
         var type: String

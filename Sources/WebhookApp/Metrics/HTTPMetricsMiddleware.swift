@@ -35,12 +35,14 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
 /// The request counters and latency histograms, one pair per route, method and status,
 /// made the first time each is seen and found again in a dictionary after that.
 final class HTTPRequestSeries: Sendable {
+    /// One series' labels.
     private struct Key: Hashable {
         var route: String
         var method: String
         var status: Int
     }
 
+    /// One label set's counter and histogram.
     private struct Series: Sendable {
         var requests: Counter
         var duration: CoreMetrics.Timer
