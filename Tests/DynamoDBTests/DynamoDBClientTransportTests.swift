@@ -4,13 +4,16 @@ import Foundation
 import HTTPTypes
 import Logging
 import MetricsTestKit
+import StoreTestSupport
 import Testing
 
 @testable import DynamoDB
 
 /// What the client sends and how it retries, against a real local HTTP server.
 @Suite struct DynamoDBClientTransportTests {
-    static let fastRetries = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), maxTotalDuration: .seconds(5))
+    /// Short waits between attempts; a generous deadline, since these tests count attempts and
+    /// a loaded machine may take seconds to answer one.
+    static let fastRetries = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), maxTotalDuration: .seconds(30))
     static let activeTable = #"{"Table":{"TableName":"t","TableStatus":"ACTIVE"}}"#
 
     func client(
@@ -23,6 +26,15 @@ import Testing
         )
     }
 
+    /// Runs `body` with a client of `endpoint`, shut down afterwards whether `body` threw or
+    /// not (a client dropped without its shutdown crashed the whole test process in CI).
+    func withClient(
+        _ endpoint: String, token: String? = nil, retry: RetryPolicy = fastRetries, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        _ body: (DynamoDBClient) async throws -> Void
+    ) async throws {
+        try await client(endpoint, token: token, retry: retry, metrics: metrics).shuttingDown(after: body)
+    }
+
     static func error(_ type: String, _ message: String = "nope") -> String {
         #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(message)"}"#
     }
@@ -30,9 +42,9 @@ import Testing
     @Test func requestsAreSignedDynamoDBJSON() async throws {
         let server = LocalHTTPServer(script: [(.ok, Self.activeTable)])
         try await server.run { endpoint in
-            let client = try client(endpoint, token: "session-token")
-            _ = try await client.describeTable("t")
-            try await client.shutdown()
+            try await withClient(endpoint, token: "session-token") { client in
+                _ = try await client.describeTable("t")
+            }
         }
         let request = try #require(server.received.first)
         #expect(request.method == .post)
@@ -53,9 +65,10 @@ import Testing
             (.ok, Self.activeTable),
         ])
         try await server.run { endpoint in
-            let client = try client(endpoint)
-            #expect(try await client.describeTable("t").tableStatus == "ACTIVE")
-            try await client.shutdown()
+            try await withClient(endpoint) { client in
+                let status = try await client.describeTable("t").tableStatus
+                #expect(status == "ACTIVE")
+            }
         }
         #expect(server.received.count == 4)
     }
@@ -68,9 +81,10 @@ import Testing
         ])
         let metrics = TestMetrics()
         try await server.run { endpoint in
-            let client = try client(endpoint, metrics: metrics)
-            #expect(try await client.describeTable("t").tableStatus == "ACTIVE")
-            try await client.shutdown()
+            try await withClient(endpoint, metrics: metrics) { client in
+                let status = try await client.describeTable("t").tableStatus
+                #expect(status == "ACTIVE")
+            }
         }
         let retries = DynamoDBClient.retriesMetric
         #expect(try metrics.expectCounter(retries, [("operation", "DescribeTable"), ("reason", "throttling")]).totalValue == 1)
@@ -82,13 +96,13 @@ import Testing
     func clientErrorsAreNeverRetried(_ type: String) async throws {
         let server = LocalHTTPServer(script: [(.badRequest, Self.error(type, "explained")), (.ok, Self.activeTable)])
         try await server.run { endpoint in
-            let client = try client(endpoint)
-            let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
-            #expect(error?.code == type)
-            #expect(error?.message == "explained")
-            #expect(error?.statusCode == 400)
-            #expect(error?.isConditionalCheckFailure == (type == "ConditionalCheckFailedException"))
-            try await client.shutdown()
+            try await withClient(endpoint) { client in
+                let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
+                #expect(error?.code == type)
+                #expect(error?.message == "explained")
+                #expect(error?.statusCode == 400)
+                #expect(error?.isConditionalCheckFailure == (type == "ConditionalCheckFailedException"))
+            }
         }
         #expect(server.received.count == 1)
     }
@@ -96,11 +110,11 @@ import Testing
     @Test func persistentServerErrorsStopAfterTheAttemptLimit() async throws {
         let server = LocalHTTPServer(script: [(.internalServerError, Self.error("InternalServerError"))])
         try await server.run { endpoint in
-            let client = try client(endpoint)
-            let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
-            #expect(error?.statusCode == 500)
-            #expect(error?.isRetryable == true)
-            try await client.shutdown()
+            try await withClient(endpoint) { client in
+                let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
+                #expect(error?.statusCode == 500)
+                #expect(error?.isRetryable == true)
+            }
         }
         #expect(server.received.count == Self.fastRetries.maxAttempts)
     }
@@ -125,10 +139,10 @@ import Testing
     @Test func anUnreadableSuccessBodyIsAnInvalidResponse() async throws {
         let server = LocalHTTPServer(script: [(.ok, "not json")])
         try await server.run { endpoint in
-            let client = try client(endpoint)
-            let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
-            #expect(error?.kind == .invalidResponse)
-            try await client.shutdown()
+            try await withClient(endpoint) { client in
+                let error = await #expect(throws: DynamoDBError.self) { try await client.describeTable("t") }
+                #expect(error?.kind == .invalidResponse)
+            }
         }
     }
 }

@@ -154,3 +154,19 @@ public enum DynamoDBTestClient {
         try await DynamoDBMessageStore.createTableIfMissing(name, client: client)
     }
 }
+
+extension DynamoDBClient {
+    /// Runs `body` with this client, then shuts it down whether `body` threw or not. A client
+    /// dropped without its shutdown stops the whole test process (AsyncHTTPClient asserts in
+    /// its `deinit`), which turns one slow or failed call into a crash of every suite.
+    public func shuttingDown<Result>(after body: (DynamoDBClient) async throws -> Result) async throws -> Result {
+        do {
+            let result = try await body(self)
+            try await shutdown()
+            return result
+        } catch {
+            try? await shutdown()
+            throw error
+        }
+    }
+}

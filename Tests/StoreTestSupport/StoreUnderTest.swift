@@ -89,9 +89,7 @@ public enum StoreUnderTest: String, CaseIterable, Sendable, CustomStringConverti
             let makeClient: @Sendable () throws -> DynamoDBClient = {
                 try options.dynamoDBEndpoint.map { try DynamoDBTestClient.make(endpoint: $0) } ?? MotoServer.makeClient()
             }
-            let client = try makeClient()
-            let table = try await MotoServer.createTable(client: client)
-            try await client.shutdown()
+            let table = try await makeClient().shuttingDown { try await MotoServer.createTable(client: $0) }
             let openAnother: @Sendable () async throws -> any MessageStore = {
                 opened.keep(
                     DynamoDBMessageStore(

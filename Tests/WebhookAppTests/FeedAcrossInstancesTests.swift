@@ -59,9 +59,7 @@ import Glibc
 
     @Test(.enabled(if: MotoServer.shouldRun, "needs moto")) func aSubscriberOnAThirdInstanceGetsEveryChangeWhileOneWriteIsHeldBack() async throws {
         let moto = try #require(MotoServer.endpoint)
-        let client = try MotoServer.makeClient()
-        let table = try await MotoServer.createTable(client: client)
-        try await client.shutdown()
+        let table = try await MotoServer.makeClient().shuttingDown { try await MotoServer.createTable(client: $0) }
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         func environment(_ endpoint: String) -> [String: String] {
