@@ -448,9 +448,13 @@ def check_keyboard_and_labels(browser, server, relay):
             break
     else:
         raise AssertionError("the read control could not be reached with Tab")
+    page.evaluate("window.__blurred = false; document.activeElement.addEventListener('blur', () => { window.__blurred = true; })")
     page.keyboard.press("Enter")
     expect(console.message("QO-KEYS", "M-1").locator(".read-state")).to_have_text("Read")
+    page.wait_for_timeout(300)
+    # The control keeps the focus throughout, not only in the end.
     assert page.evaluate("document.activeElement.classList.contains('toggle-read')"), "focus was lost"
+    assert page.evaluate("window.__blurred") is False, "focus left the control while the change was stored"
     console.close()
 
 

@@ -20,7 +20,9 @@ struct ConsoleController: Sendable {
 
 /// One of the console's files and how it is served.
 struct ConsoleAsset: Sendable {
+    /// The file, compiled into the binary.
     let bytes: ByteBuffer
+    /// Its `Content-Type`.
     let contentType: String
 
     static let page = ConsoleAsset(bytes: ByteBuffer(bytes: PackageResources.console_html), contentType: "text/html; charset=utf-8")
@@ -46,6 +48,7 @@ struct ConsoleAsset: Sendable {
         .crossOriginResourcePolicy: "same-origin",
     ]
 
+    /// The file with its content type and ``securityHeaders``.
     var response: Response {
         var headers = Self.securityHeaders
         headers[.contentType] = contentType
@@ -54,8 +57,12 @@ struct ConsoleAsset: Sendable {
 }
 
 extension HTTPField.Name {
+    /// `Referrer-Policy`: what a followed link tells the next site about this page.
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    /// `X-Frame-Options`: framing, for browsers older than `frame-ancestors`.
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    /// `Cross-Origin-Opener-Policy`: whether a window of another origin keeps a handle on this one.
     static let crossOriginOpenerPolicy = HTTPField.Name("Cross-Origin-Opener-Policy")!
+    /// `Cross-Origin-Resource-Policy`: whether pages of other origins may embed these files.
     static let crossOriginResourcePolicy = HTTPField.Name("Cross-Origin-Resource-Policy")!
 }

@@ -71,6 +71,7 @@ struct SameOriginPolicy: Sendable {
 }
 
 extension String {
+    /// The string without leading and trailing spaces and tabs (a header value's padding).
     fileprivate func trimmingASCIISpaces() -> String {
         var view = Substring(self)
         while view.first == " " || view.first == "\t" { view = view.dropFirst() }

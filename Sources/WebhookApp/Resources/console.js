@@ -383,7 +383,9 @@
   async function toggleRead(node) {
     const message = node.message;
     const button = node.querySelector('.toggle-read');
-    button.disabled = true;
+    // aria-disabled, not disabled: a disabled button loses the keyboard focus.
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    button.setAttribute('aria-disabled', 'true');
     try {
       const answer = await api(messagePath(message), null, {
         method: 'PATCH', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
@@ -395,8 +397,7 @@
     } catch (error) {
       showError(ui.error, error);
     } finally {
-      button.disabled = false;
-      button.focus();
+      button.removeAttribute('aria-disabled');
     }
   }
 
