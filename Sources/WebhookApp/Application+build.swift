@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+import Foundation
+import HummingbirdHTTP2
+import NIOSSL
 import Blobs
 import CoreMetrics
 import DynamoDBMessageStore
@@ -51,6 +54,16 @@ public func buildApplication(
     let metrics = metrics ?? ServiceMetrics(configuration.metrics)
     let store: any MessageStore = metrics.registry == nil ? store : MeteredMessageStore(store, factory: metrics.factory)
     let blobs = blobs ?? LocalBlobStore(root: configuration.attachments.folder)
+    // Spike (issue 16): TLS_CERT_PATH and TLS_KEY_PATH, read here until the configuration has them.
+    let tlsContexts: TLSContextStore? = {
+        let environment = ProcessInfo.processInfo.environment
+        guard let certificate = environment["TLS_CERT_PATH"], let key = environment["TLS_KEY_PATH"] else { return nil }
+        return try? TLSContextStore(
+            TLSContextStore.serverContext(
+                certificateChain: NIOSSLCertificate.fromPEMFile(certificate), key: NIOSSLPrivateKey(file: key, format: .pem)
+            )
+        )
+    }()
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
     let requests = metrics.registry == nil ? nil : HTTPRequestSeries(factory: metrics.factory)
@@ -120,7 +133,8 @@ public func buildApplication(
                 // The default pings every 30 s, which keeps proxies from closing a quiet stream.
                 ws: .init(maxFrameSize: 4 * 1024 * 1024)
             ),
-            webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout, logger: logger
+            webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout,
+            tls: tlsContexts, logger: logger
         ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
         // Services stop in reverse order: the server drains first, then the archiver, the
@@ -181,16 +195,21 @@ public func openStore(
 }
 
 /// HTTP/1.1 with WebSocket upgrades offered to `webSocketRouter`, guarded from the first byte
-/// (see ``UpgradableHTTPChannel``).
+/// (see ``UpgradableHTTPChannel``); with `tls`, behind TLS with HTTP/2 offered by ALPN.
 private func upgradableHTTP1(
     configuration: HTTP1WebSocketUpgradeChannel.Configuration, webSocketRouter: Router<StreamRequestContext>,
-    admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, logger: Logger
+    admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, tls: TLSContextStore?, logger: Logger
 ) -> HTTPServerBuilder {
     let webSocketResponder = webSocketRouter.buildResponder()
     return HTTPServerBuilder { responder in
-        UpgradableHTTPChannel(
+        let http1 = UpgradableHTTPChannel(
             inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
             idleTimeout: idleTimeout, admitsUpgrade: admitsUpgrade, logger: logger
+        )
+        guard let tls else { return http1 }
+        return SecureHTTPChannel(
+            contexts: tls, http1: http1,
+            http2: HTTP2Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout, streamConfiguration: configuration.http1))
         )
     }
 }
