@@ -93,12 +93,16 @@ extension AppConfiguration {
         /// unchanged (checked against the store on every request). Default 8388608 (8 MiB);
         /// 0 turns the cache off.
         public var listingCacheBytes: Int
+        /// `TLS_CERT_PATH` and `TLS_KEY_PATH` (both or neither): HTTPS on the listener with this
+        /// PEM certificate (chain) and key. `nil`: plain HTTP.
+        public var tls: TLSFiles?
 
         /// Creates HTTP settings; the defaults are the service's.
         public init(
             host: String = "127.0.0.1", port: Int = 8000, maxBodyBytes: Int = 256 * 1024, idleTimeout: Duration = .seconds(60),
-            shutdownTimeout: Duration = .seconds(25), listingCacheBytes: Int = 8 * 1024 * 1024
+            shutdownTimeout: Duration = .seconds(25), listingCacheBytes: Int = 8 * 1024 * 1024, tls: TLSFiles? = nil
         ) {
+            self.tls = tls
             self.host = host
             self.port = port
             self.maxBodyBytes = maxBodyBytes
@@ -115,8 +119,44 @@ extension AppConfiguration {
                 maxBodyBytes: reader.integer("MAX_BODY_BYTES", default: defaults.maxBodyBytes, in: 1024...(16 * 1024 * 1024)),
                 idleTimeout: reader.seconds("IDLE_TIMEOUT_SECONDS", default: defaults.idleTimeout, in: 1...3600),
                 shutdownTimeout: reader.seconds("SHUTDOWN_TIMEOUT_SECONDS", default: defaults.shutdownTimeout, in: 1...3600),
-                listingCacheBytes: reader.integer("LISTING_CACHE_BYTES", default: defaults.listingCacheBytes, in: 0...(1024 * 1024 * 1024))
+                listingCacheBytes: reader.integer("LISTING_CACHE_BYTES", default: defaults.listingCacheBytes, in: 0...(1024 * 1024 * 1024)),
+                tls: TLSFiles.read(&reader)
             )
+        }
+
+        /// Whether the listener is plain HTTP on an address other hosts can reach, so Basic
+        /// credentials would cross the network in clear text (worth a warning at start).
+        public var exposesCredentialsInClearText: Bool {
+            tls == nil && !AppConfiguration.isLoopback(host)
+        }
+    }
+
+    /// The PEM files that turn HTTPS on: `TLS_CERT_PATH` (the certificate, followed by any
+    /// intermediates: a chain such as certbot's `fullchain.pem`) and `TLS_KEY_PATH` (its key).
+    public struct TLSFiles: Sendable, Hashable {
+        /// `TLS_CERT_PATH`: the certificate chain, leaf first.
+        public var certificatePath: String
+        /// `TLS_KEY_PATH`: the certificate's private key, unencrypted.
+        public var keyPath: String
+
+        /// Names the two files.
+        public init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+
+        /// Both paths, or `nil` when neither is set; one without the other is a problem.
+        static func read(_ reader: inout EnvironmentReader) -> TLSFiles? {
+            let certificate = reader.value("TLS_CERT_PATH"), key = reader.value("TLS_KEY_PATH")
+            switch (certificate, key) {
+            case (let certificate?, let key?): return TLSFiles(certificatePath: certificate, keyPath: key)
+            case (nil, nil): return nil
+            case (nil, _?):
+                reader.fail("TLS_KEY_PATH is set but TLS_CERT_PATH is not; HTTPS needs both (or neither, for plain HTTP)")
+            case (_?, nil):
+                reader.fail("TLS_CERT_PATH is set but TLS_KEY_PATH is not; HTTPS needs both (or neither, for plain HTTP)")
+            }
+            return nil
         }
     }
 
@@ -341,6 +381,13 @@ extension AppConfiguration {
             && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-:[]%_".unicodeScalars.contains($0)) }
     }
 
+    /// A loopback address or name (`localhost`, `127.0.0.0/8`, `::1`): only this host can connect.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host == "[::1]"
+            || (host.hasPrefix("127.") && host.split(separator: ".").count == 4)
+    }
+
     /// An AWS region name such as `us-east-1`: lowercase letters, digits and `-`.
     static func isRegionName(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= 64
@@ -359,6 +406,11 @@ extension AppConfiguration {
 public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
     /// One sentence per problem.
     public var problems: [String]
+
+    /// The problems found, one sentence each.
+    public init(problems: [String]) {
+        self.problems = problems
+    }
 
     public var description: String {
         "qualia-webhook cannot start:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
