@@ -42,13 +42,25 @@ struct Serve: AsyncParsableCommand {
         AllocatorTuning.apply()
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "qualia-webhook")
+        let tls = try await Self.tlsReloader(configuration.http.tls, logger: logger)
+        if configuration.http.exposesCredentialsInClearText {
+            logger.warning(
+                """
+                Plain HTTP on an address other hosts can reach: Basic credentials and messages cross the network in clear text. \
+                Set TLS_CERT_PATH and TLS_KEY_PATH for HTTPS, or listen on 127.0.0.1 behind a TLS proxy; \
+                ignore this only when a TLS-terminating proxy or load balancer is the sole way in
+                """,
+                metadata: ["host": .string(configuration.http.host)]
+            )
+        }
         do {
             // One registry for the process: what `GET /metrics` shows (none when METRICS_ENABLED=false).
-            let app = try await buildApplication(configuration, metrics: ServiceMetrics(configuration.metrics), logger: logger)
+            let app = try await buildApplication(configuration, metrics: ServiceMetrics(configuration.metrics), tls: tls, logger: logger)
             logger.info(
                 "Starting qualia-webhook",
                 metadata: [
                     "host": .string(configuration.http.host), "port": .stringConvertible(configuration.http.port),
+                    "scheme": .string(tls == nil ? "http" : "https"),
                     "store": .string(configuration.store.name), "metrics_enabled": .stringConvertible(configuration.metrics.isEnabled),
                     "metrics_public": .stringConvertible(configuration.metrics.isPublic),
                 ]
@@ -65,6 +77,34 @@ struct Serve: AsyncParsableCommand {
             logger.critical("qualia-webhook stopped", metadata: ["error": .string(String(describing: error))])
             throw ExitCode.failure
         }
+    }
+
+    /// With TLS files configured: the pair loaded and checked (any problem ends the process
+    /// with 78 before anything listens), and a reloader that SIGHUP triggers.
+    static func tlsReloader(_ files: AppConfiguration.TLSFiles?, logger: Logger) async throws -> TLSReloader? {
+        guard let files else { return nil }
+        let pair: LoadedTLSPair
+        do {
+            pair = try TLSCertificateLoader.load(files)
+        } catch {
+            FileHandle.standardError.write(Data("\(ConfigurationError(problems: [error.description]))\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        pair.warnIfKeyIsShared(files, logger: logger)
+        logger.info(
+            "TLS certificate loaded",
+            metadata: [
+                "subject": .string(pair.subject), "not_after": .string(pair.notValidAfter.formatted(.iso8601)),
+                "certificate_path": .string(files.certificatePath),
+            ]
+        )
+        // SIGHUP (certbot's deploy hook, say) asks for a reload instead of ending the process.
+        let (requests, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        Task {
+            for await _ in hangups { continuation.yield() }
+        }
+        return TLSReloader(files: files, initial: pair, requests: requests, logger: logger)
     }
 }
 

@@ -1,7 +1,5 @@
 import AsyncHTTPClient
-import Foundation
 import HummingbirdHTTP2
-import NIOSSL
 import Blobs
 import CoreMetrics
 import DynamoDBMessageStore
@@ -23,8 +21,10 @@ import ServiceLifecycle
 ///   when the attachment archive's endpoint is not a URL.
 /// - Parameter metrics: Where the service records its metrics; `nil` for a registry of its own
 ///   as the configuration says.
+/// - Parameter tls: HTTPS with this reloader's certificate (``TLSCertificateLoader`` checked it
+///   at start); `nil` for plain HTTP.
 public func buildApplication(
-    _ configuration: AppConfiguration, metrics: ServiceMetrics? = nil, logger: Logger
+    _ configuration: AppConfiguration, metrics: ServiceMetrics? = nil, tls: TLSReloader? = nil, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let metrics = metrics ?? ServiceMetrics(configuration.metrics)
     let store = try await openStore(configuration, metricsFactory: metrics.factory, logger: logger)
@@ -35,7 +35,7 @@ public func buildApplication(
         try? await store.shutdown()
         throw error
     }
-    return buildApplication(configuration, store: store, blobs: blobs, metrics: metrics, logger: logger)
+    return buildApplication(configuration, store: store, blobs: blobs, metrics: metrics, tls: tls, logger: logger)
 }
 
 /// Builds the service over a store that is already open. The application owns the store
@@ -47,23 +47,15 @@ public func buildApplication(
 ///     configuration's folder.
 ///   - metrics: Where the service records its metrics; `nil` for a registry of its own as the
 ///     configuration says.
+///   - tls: HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this reloader's certificate, which runs
+///     among the services to follow renewals; `nil` for plain HTTP.
 public func buildApplication(
     _ configuration: AppConfiguration, store: any MessageStore, blobs: (any BlobStore)? = nil, metrics: ServiceMetrics? = nil,
-    logger: Logger
+    tls: TLSReloader? = nil, logger: Logger
 ) -> some ApplicationProtocol {
     let metrics = metrics ?? ServiceMetrics(configuration.metrics)
     let store: any MessageStore = metrics.registry == nil ? store : MeteredMessageStore(store, factory: metrics.factory)
     let blobs = blobs ?? LocalBlobStore(root: configuration.attachments.folder)
-    // Spike (issue 16): TLS_CERT_PATH and TLS_KEY_PATH, read here until the configuration has them.
-    let tlsContexts: TLSContextStore? = {
-        let environment = ProcessInfo.processInfo.environment
-        guard let certificate = environment["TLS_CERT_PATH"], let key = environment["TLS_KEY_PATH"] else { return nil }
-        return try? TLSContextStore(
-            TLSContextStore.serverContext(
-                certificateChain: NIOSSLCertificate.fromPEMFile(certificate), key: NIOSSLPrivateKey(file: key, format: .pem)
-            )
-        )
-    }()
     let router = Router(context: WebhookRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestIDMiddleware())
     let requests = metrics.registry == nil ? nil : HTTPRequestSeries(factory: metrics.factory)
@@ -134,7 +126,7 @@ public func buildApplication(
                 ws: .init(maxFrameSize: 4 * 1024 * 1024)
             ),
             webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout,
-            tls: tlsContexts, logger: logger
+            tls: tls?.contexts, logger: logger
         ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
         // Services stop in reverse order: the server drains first, then the archiver, the
@@ -143,7 +135,8 @@ public func buildApplication(
             MessageStoreService(store: store, logger: logger),
             FeedFollower(store: store, hub: hub, doorbell: doorbell, lag: CoreMetrics.Timer(label: MetricName.feedLag, factory: metrics.factory), logger: logger),
             FeedPruner(store: store, logger: logger),
-        ] + archiver(configuration.attachments, store: store, blobs: blobs, bell: archiveBell, metricsFactory: metrics.factory, logger: logger),
+        ] + archiver(configuration.attachments, store: store, blobs: blobs, bell: archiveBell, metricsFactory: metrics.factory, logger: logger)
+            + (tls.map { [$0 as any Service] } ?? []),
         logger: logger
     )
 }

@@ -9,26 +9,34 @@ import NIOSSL
 import Synchronization
 
 /// The TLS context new connections use; replaced whole when the certificate is renewed, so
-/// connections already open keep the one they started with (issue 16, spike).
-final class TLSContextStore: Sendable {
+/// connections already open keep the one they started with.
+public final class TLSContextStore: Sendable {
     private let context: Mutex<NIOSSLContext>
 
-    init(_ context: NIOSSLContext) {
+    /// Starts with `context`.
+    public init(_ context: NIOSSLContext) {
         self.context = Mutex(context)
     }
 
     /// The context a connection accepted now gets.
-    var current: NIOSSLContext { context.withLock { $0 } }
+    public var current: NIOSSLContext { context.withLock { $0 } }
 
     /// Makes `context` the one new connections get.
-    func replace(with context: NIOSSLContext) { self.context.withLock { $0 = context } }
+    public func replace(with context: NIOSSLContext) { self.context.withLock { $0 = context } }
 
-    /// A server context for a PEM chain and key: TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by ALPN.
+    /// Forward-secret AEAD suites only for TLS 1.2 (TLS 1.3's own suites are all modern).
+    static let cipherSuites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+    /// A server context for a PEM chain and key: TLS 1.2 and 1.3 with modern suites, HTTP/2
+    /// and HTTP/1.1 by ALPN. BoringSSL refuses a key that does not match the leaf certificate
+    /// (`NIOSSLError.failedToLoadPrivateKey`).
     static func serverContext(certificateChain: [NIOSSLCertificate], key: NIOSSLPrivateKey) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificateChain.map { .certificate($0) }, privateKey: .privateKey(key)
         )
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuites = cipherSuites
         configuration.applicationProtocols = NIOHTTP2SupportedALPNProtocols
         return try NIOSSLContext(configuration: configuration)
     }
