@@ -39,10 +39,16 @@ func basicAuthorization(_ username: String, _ password: String) -> HTTPFields {
 
 let validAuthorization = basicAuthorization(testCredentials.username, testCredentials.password)
 
+/// Whether tests that leave the setup to `withService` run over a live HTTPS server
+/// (`TEST_TRANSPORT=https`, issue 16's contract suite over TLS) instead of the router.
+let testsOverHTTPS = ProcessInfo.processInfo.environment["TEST_TRANSPORT"] == "https"
+
 /// Runs `body` against the real router (or a live server) over a fresh store of `kind`.
+/// Without a `setup`, the router; with `TEST_TRANSPORT=https`, a live HTTPS server (a
+/// certificate made for the run, HTTP/2 or HTTP/1.1 as AsyncHTTPClient negotiates).
 func withService(
     _ kind: StoreUnderTest,
-    setup: TestingSetup = .router,
+    setup: TestingSetup? = nil,
     options: StoreUnderTest.Options = .init(),
     configure: (inout AppConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, any MessageStore, LogCapture) async throws -> Void
@@ -54,9 +60,19 @@ func withService(
     let metrics = ServiceMetrics(configuration.metrics)
     var options = options
     options.metricsFactory = metrics.factory
-    try await withStore(kind, options: options) { store in
-        let app = buildApplication(configuration, store: store, metrics: metrics, logger: logs.logger())
-        try await app.test(setup) { client in try await body(client, store, logs) }
+    let tls: (reloader: TLSReloader, folder: TemporaryDirectory)?
+    if setup == nil, testsOverHTTPS {
+        let folder = try TemporaryDirectory()
+        let files = try Certificates.selfSigned("server", in: folder)
+        configuration.http.tls = files
+        tls = (TLSReloader(files: files, initial: try TLSCertificateLoader.load(files), pollInterval: nil, logger: logs.logger()), folder)
+    } else {
+        tls = nil
+    }
+    defer { tls?.folder.remove() }
+    try await withStore(kind, options: options) { [configuration] store in
+        let app = buildApplication(configuration, store: store, metrics: metrics, tls: tls?.reloader, logger: logs.logger())
+        try await app.test(tls == nil ? setup ?? .router : .ahc(.https)) { client in try await body(client, store, logs) }
     }
 }
 
