@@ -1,10 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdWSClient
 import Logging
 import NIOHTTP1
 import NIOSSL
 import StoreTestSupport
+import Synchronization
 import Testing
 
 @testable import WebhookApp
@@ -106,6 +109,47 @@ struct TLSTests {
                 "https://127.0.0.1:\(port)/webhook/messages",
             ])
             #expect(post.output == "2 200")
+        }
+    }
+
+    @Test("The live stream's WebSocket works over TLS (wss, HTTP/1.1 by ALPN's absence)")
+    func streamOverWSS() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let pair = try Certificates.selfSigned("server", in: folder)
+        try await withHTTPSServer(pair) { port, _, _ in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pair.certificatePath))
+            let trust = tls
+            let headers: HTTPFields = [.authorization: validAuthorization[.authorization] ?? ""]
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: specExample()), as: UTF8.self)
+            let received = ReceivedText()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try await WebSocketClient.connect(
+                        url: "wss://localhost:\(port)/webhook/stream", configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers),
+                        tlsConfiguration: trust, logger: Logger(label: "wss-test")
+                    ) { inbound, _, _ in
+                        let post = try Curl.run([
+                            "--cacert", pair.certificatePath, "-w", "%{http_code}", "-u", "\(testCredentials.username):\(testCredentials.password)",
+                            "-H", "Content-Type: application/json", "--data-binary", body, "https://127.0.0.1:\(port)/webhook/messages",
+                        ])
+                        #expect(post.output == "200")
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case .text(let text) = message else { continue }
+                            received.text.withLock { $0 = text }
+                            return
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(15))
+                    throw CommandFailure(command: "wss stream", output: "no event within 15 s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+            #expect(received.text.withLock { $0 }?.contains("\"message.created\"") == true)
         }
     }
 
@@ -269,6 +313,11 @@ struct TLSTests {
             _ = await running.result
         }
     }
+}
+
+/// The text a WebSocket handler received, for the test to read afterwards.
+final class ReceivedText: Sendable {
+    let text = Mutex<String?>(nil)
 }
 
 /// Certificates made by `openssl` for the tests, each valid for 127.0.0.1 and localhost.
