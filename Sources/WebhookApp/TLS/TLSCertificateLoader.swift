@@ -40,8 +40,7 @@ struct TLSFilesStamp: Sendable, Hashable {
         var device: UInt64
         var inode: UInt64
         var size: Int64
-        var modifiedSeconds: Int
-        var modifiedNanoseconds: Int
+        var modified: Date
     }
 
     var certificate: File?
@@ -53,12 +52,37 @@ struct TLSFilesStamp: Sendable, Hashable {
     }
 
     private static func file(_ path: String) -> File? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
+        guard let status = FileStatus(path) else { return nil }
         return File(
-            device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
-            modifiedSeconds: Int(status.st_mtim.tv_sec), modifiedNanoseconds: Int(status.st_mtim.tv_nsec)
+            device: status.device, inode: status.inode, size: status.size, modified: status.modified
         )
+    }
+}
+
+/// What `stat` says about a path, through any symbolic link. From Foundation's attributes:
+/// Glibc's `struct stat` resolves to another module's copy in release builds
+/// (`MemberImportVisibility`), so it is not used directly.
+struct FileStatus {
+    var isRegularFile: Bool
+    var isDirectory: Bool
+    var device: UInt64
+    var inode: UInt64
+    var size: Int64
+    var modified: Date
+    var permissions: Int
+
+    /// `nil` when nothing is at `path` (or a link leads nowhere).
+    init?(_ path: String) {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else { return nil }
+        let type = attributes[.type] as? FileAttributeType
+        isRegularFile = type == .typeRegular
+        isDirectory = type == .typeDirectory
+        device = (attributes[.systemNumber] as? NSNumber)?.uint64Value ?? 0
+        inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0
+        size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        modified = attributes[.modificationDate] as? Date ?? .distantPast
+        permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
     }
 }
 
@@ -128,20 +152,15 @@ public enum TLSCertificateLoader {
 
         /// Whether its group or others may read or write it (`mode & 0o077`).
         var isReadableByOthers: Bool {
-            var status = stat()
-            return stat(path, &status) == 0 && status.st_mode & 0o077 != 0
+            (FileStatus(path)?.permissions ?? 0) & 0o077 != 0
         }
 
         func read() throws(TLSLoadError) -> [UInt8] {
-            var status = stat()
-            guard stat(path, &status) == 0 else {
-                let code = errno
-                throw error(code == ENOENT ? "no such file" : "cannot be examined: \(String(cString: strerror(code)))")
+            guard let status = FileStatus(path) else { throw error("no such file") }
+            guard status.isRegularFile else {
+                throw error(status.isDirectory ? "is a directory, not a PEM file" : "is not a regular file")
             }
-            guard status.st_mode & S_IFMT == S_IFREG else {
-                throw error(status.st_mode & S_IFMT == S_IFDIR ? "is a directory, not a PEM file" : "is not a regular file")
-            }
-            guard Int(status.st_size) <= TLSCertificateLoader.maximumFileBytes else {
+            guard status.size <= TLSCertificateLoader.maximumFileBytes else {
                 throw error("is larger than \(TLSCertificateLoader.maximumFileBytes) bytes, which no PEM certificate or key is")
             }
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)

@@ -46,6 +46,7 @@ public actor TLSReloader: Service {
         self.stamp = initial.stamp
     }
 
+    /// Serves reload requests and looks at the files until the service group shuts down.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
