@@ -9,7 +9,9 @@ set -euo pipefail
 binary="$(realpath "$1")"; seconds="${2:-10}"; connections="${3:-32}"
 cd "$(dirname "$0")"
 export BENCH_DIR="$PWD"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+work="$(mktemp -d)"; pid=""
+# A failed round must not leave its server running.
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
     -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 chmod 600 "$work/key.pem"
@@ -21,7 +23,7 @@ round() {  # mode, round number
     rm -f "$work"/messages.sqlite*
     env -i PATH=/usr/bin:/bin HOST=127.0.0.1 PORT="$port" WEBHOOK_USERNAME=bench WEBHOOK_PASSWORD=bench-pass \
         SQLITE_PATH="$work/messages.sqlite" LOG_LEVEL=info "${tls[@]}" "$binary" serve >"$work/server.log" 2>&1 &
-    local pid=$!
+    pid=$!
     for _ in $(seq 200); do curl -ksf "$scheme://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
     for scenario in health post; do
         local line
@@ -37,5 +39,6 @@ print(f"{mode:5} round {number} {scenario:6} {s['requests'] * 1e6 / s['duration_
 PY
     done
     kill -TERM "$pid"; wait "$pid" || true
+    pid=""
 }
 for n in 1 2; do round http "$n"; round https "$n"; done
