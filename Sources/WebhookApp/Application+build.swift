@@ -126,7 +126,7 @@ public func buildApplication(
                 ws: .init(maxFrameSize: 4 * 1024 * 1024)
             ),
             webSocketRouter: streamRouter, admitsUpgrade: stream.admitsUpgrade, idleTimeout: configuration.http.idleTimeout,
-            tls: tls?.contexts, logger: logger
+            shutdownTimeout: configuration.http.shutdownTimeout, tls: tls, logger: logger
         ),
         configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "qualia-webhook"),
         // Services stop in reverse order: the server drains first, then the archiver, the
@@ -188,10 +188,14 @@ public func openStore(
 }
 
 /// HTTP/1.1 with WebSocket upgrades offered to `webSocketRouter`, guarded from the first byte
-/// (see ``UpgradableHTTPChannel``); with `tls`, behind TLS with HTTP/2 offered by ALPN.
+/// (see ``UpgradableHTTPChannel``); with `tls`, behind TLS with HTTP/2 offered by ALPN, and a
+/// handshake that must finish within the idle timeout. An HTTP/2 connection that is idle, or
+/// being closed for a shutdown, is closed after its client acknowledges the GOAWAY, or after
+/// `shutdownTimeout` if it never does (HTTP/2's own close would otherwise wait for ever).
 private func upgradableHTTP1(
     configuration: HTTP1WebSocketUpgradeChannel.Configuration, webSocketRouter: Router<StreamRequestContext>,
-    admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, tls: TLSContextStore?, logger: Logger
+    admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, shutdownTimeout: Duration, tls: TLSReloader?,
+    logger: Logger
 ) -> HTTPServerBuilder {
     let webSocketResponder = webSocketRouter.buildResponder()
     return HTTPServerBuilder { responder in
@@ -201,8 +205,12 @@ private func upgradableHTTP1(
         )
         guard let tls else { return http1 }
         return SecureHTTPChannel(
-            contexts: tls, http1: http1,
-            http2: HTTP2Channel(responder: responder, configuration: .init(idleTimeout: idleTimeout, streamConfiguration: configuration.http1))
+            contexts: tls.contexts, http1: http1,
+            http2: HTTP2Channel(
+                responder: responder,
+                configuration: .init(idleTimeout: idleTimeout, gracefulCloseTimeout: shutdownTimeout, streamConfiguration: configuration.http1)
+            ),
+            handshakeTimeout: idleTimeout, http2CloseTimeout: shutdownTimeout, metrics: tls.metrics
         )
     }
 }

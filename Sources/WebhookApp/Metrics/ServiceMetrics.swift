@@ -59,6 +59,9 @@ enum MetricName {
     static let feedLag = "qualia_webhook_feed_lag_seconds"
     static let archiveQueueDepth = "qualia_webhook_archive_queue_depth"
     static let archiveFailures = "qualia_webhook_archive_failures_total"
+    static let tlsHandshakeFailures = "qualia_webhook_tls_handshake_failures_total"
+    static let tlsReloads = "qualia_webhook_tls_reloads_total"
+    static let tlsCertificateExpiration = "qualia_webhook_tls_certificate_expiration_timestamp_seconds"
 }
 
 extension CoreMetrics.Timer {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -20,8 +21,10 @@ public actor TLSReloader: Service {
 
     /// The context new connections get; the server's TLS channel reads it.
     public nonisolated let contexts: TLSContextStore
+    /// Where reloads, the served certificate's expiry and failed handshakes are recorded.
+    public nonisolated let metrics: TLSMetrics
     private let files: AppConfiguration.TLSFiles
-    private let requests: AsyncStream<Void>
+    private let requests: any AsyncSequence<Void, Never> & Sendable
     private let pollInterval: Duration?
     private let logger: Logger
     /// The files as last loaded (or last seen to fail).
@@ -34,12 +37,15 @@ public actor TLSReloader: Service {
     ///   - initial: The pair loaded at start, served until a reload succeeds.
     ///   - requests: Each element asks for a reload (SIGHUP); none by default.
     ///   - pollInterval: How often the files are `stat`ed; `nil` never.
+    ///   - metricsFactory: Where ``metrics`` records; nowhere by default.
     public init(
-        files: AppConfiguration.TLSFiles, initial: LoadedTLSPair, requests: AsyncStream<Void> = AsyncStream { $0.finish() },
-        pollInterval: Duration? = .seconds(2), logger: Logger
+        files: AppConfiguration.TLSFiles, initial: LoadedTLSPair, requests: any AsyncSequence<Void, Never> & Sendable = AsyncStream { $0.finish() },
+        pollInterval: Duration? = .seconds(2), metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
     ) {
         self.files = files
         self.contexts = TLSContextStore(initial.context)
+        self.metrics = TLSMetrics(factory: metricsFactory)
+        metrics.recordServedCertificate(expiringAt: initial.notValidAfter)
         self.requests = requests
         self.pollInterval = pollInterval
         self.logger = logger
@@ -72,6 +78,8 @@ public actor TLSReloader: Service {
             let pair = try TLSCertificateLoader.load(files)
             stamp = pair.stamp
             contexts.replace(with: pair.context)
+            metrics.recordReload(.loaded)
+            metrics.recordServedCertificate(expiringAt: pair.notValidAfter)
             logger.info(
                 "TLS certificate loaded; new connections use it, open ones keep theirs",
                 metadata: [
@@ -83,6 +91,7 @@ public actor TLSReloader: Service {
             return true
         } catch {
             stamp = TLSFilesStamp(files)
+            metrics.recordReload(.refused)
             logger.error(
                 "TLS certificate refused; the one in use stays",
                 metadata: [
