@@ -42,7 +42,9 @@ struct Serve: AsyncParsableCommand {
         AllocatorTuning.apply()
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "qualia-webhook")
-        let tls = try await Self.tlsReloader(configuration.http.tls, logger: logger)
+        // One registry for the process: what `GET /metrics` shows (none when METRICS_ENABLED=false).
+        let metrics = ServiceMetrics(configuration.metrics)
+        let tls = try await Self.tlsReloader(configuration.http.tls, metrics: metrics, logger: logger)
         if configuration.http.exposesCredentialsInClearText {
             logger.warning(
                 """
@@ -54,8 +56,7 @@ struct Serve: AsyncParsableCommand {
             )
         }
         do {
-            // One registry for the process: what `GET /metrics` shows (none when METRICS_ENABLED=false).
-            let app = try await buildApplication(configuration, metrics: ServiceMetrics(configuration.metrics), tls: tls, logger: logger)
+            let app = try await buildApplication(configuration, metrics: metrics, tls: tls, logger: logger)
             logger.info(
                 "Starting qualia-webhook",
                 metadata: [
@@ -66,9 +67,11 @@ struct Serve: AsyncParsableCommand {
                 ]
             )
             // SIGTERM and SIGINT stop accepting, let in-flight requests finish (for at most
-            // SHUTDOWN_TIMEOUT_SECONDS), close the store, and exit 0.
+            // SHUTDOWN_TIMEOUT_SECONDS), close the store, and exit 0. So does SIGHUP without
+            // TLS, which has nothing to reload (its default would end the process mid-request).
             var group = ServiceGroupConfiguration(
-                services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: [.init(service: app)], gracefulShutdownSignals: tls == nil ? [.sigterm, .sigint, .sighup] : [.sigterm, .sigint],
+                logger: logger
             )
             group.maximumGracefulShutdownDuration = configuration.http.shutdownTimeout
             try await ServiceGroup(configuration: group).run()
@@ -81,7 +84,7 @@ struct Serve: AsyncParsableCommand {
 
     /// With TLS files configured: the pair loaded and checked (any problem ends the process
     /// with 78 before anything listens), and a reloader that SIGHUP triggers.
-    static func tlsReloader(_ files: AppConfiguration.TLSFiles?, logger: Logger) async throws -> TLSReloader? {
+    static func tlsReloader(_ files: AppConfiguration.TLSFiles?, metrics: ServiceMetrics, logger: Logger) async throws -> TLSReloader? {
         guard let files else { return nil }
         let pair: LoadedTLSPair
         do {
@@ -99,12 +102,8 @@ struct Serve: AsyncParsableCommand {
             ]
         )
         // SIGHUP (certbot's deploy hook, say) asks for a reload instead of ending the process.
-        let (requests, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        Task {
-            for await _ in hangups { continuation.yield() }
-        }
-        return TLSReloader(files: files, initial: pair, requests: requests, logger: logger)
+        let hangups = await UnixSignalsSequence(trapping: .sighup).map { @Sendable _ in }
+        return TLSReloader(files: files, initial: pair, requests: hangups, metricsFactory: metrics.factory, logger: logger)
     }
 }
 
