@@ -71,8 +71,13 @@ struct TLSTests {
         let good = try Certificates.selfSigned("good", in: folder)
         let other = try Certificates.selfSigned("other", in: folder)
         let expired = try Certificates.expired("expired", in: folder)
+        let future = try Certificates.dated("future", from: "20400101000000Z", to: "20400102000000Z", in: folder)
         let notPEM = folder.path("not.pem")
         try "hello\n".write(toFile: notPEM, atomically: true, encoding: .utf8)
+        let empty = folder.path("empty.pem")
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        let encrypted = folder.path("encrypted-key.pem")
+        try OpenSSL.run(["pkey", "-in", good.keyPath, "-aes256", "-passout", "pass:secret", "-out", encrypted])
         let missing = folder.path("missing.pem")
         let cases: [(AppConfiguration.TLSFiles, String, String, String)] = [
             (.init(certificatePath: missing, keyPath: good.keyPath), "TLS_CERT_PATH", missing, "no such file"),
@@ -81,7 +86,11 @@ struct TLSTests {
             (.init(certificatePath: notPEM, keyPath: good.keyPath), "TLS_CERT_PATH", notPEM, "PEM certificate"),
             (.init(certificatePath: good.certificatePath, keyPath: notPEM), "TLS_KEY_PATH", notPEM, "PEM private key"),
             (.init(certificatePath: good.certificatePath, keyPath: other.keyPath), "TLS_KEY_PATH", other.keyPath, "does not match"),
+            (.init(certificatePath: empty, keyPath: good.keyPath), "TLS_CERT_PATH", empty, "is empty"),
+            (.init(certificatePath: good.certificatePath, keyPath: empty), "TLS_KEY_PATH", empty, "is empty"),
+            (.init(certificatePath: good.certificatePath, keyPath: encrypted), "TLS_KEY_PATH", encrypted, "unencrypted PEM private key"),
             (expired, "TLS_CERT_PATH", expired.certificatePath, "expired at 2020-01-02T00:00:00Z"),
+            (future, "TLS_CERT_PATH", future.certificatePath, "not valid before 2040-01-01T00:00:00Z"),
         ]
         for (files, variable, path, reason) in cases {
             let error = #expect(throws: TLSLoadError.self) { try TLSCertificateLoader.load(files) }
@@ -92,6 +101,134 @@ struct TLSTests {
     }
 
     // MARK: A live HTTPS server
+
+    @Test("RSA and EC keys load in each PEM form: PKCS#8, PKCS#1 and SEC1")
+    func loadsEveryKeyForm() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let rsa = try Certificates.selfSigned("rsa", key: .rsa, in: folder)
+        let ec = try Certificates.selfSigned("ec", in: folder)
+        let pkcs1 = folder.path("rsa-pkcs1.pem"), sec1 = folder.path("ec-sec1.pem")
+        try OpenSSL.run(["rsa", "-in", rsa.keyPath, "-traditional", "-out", pkcs1])
+        try OpenSSL.run(["ec", "-in", ec.keyPath, "-out", sec1])
+        #expect(try String(contentsOfFile: pkcs1, encoding: .utf8).hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
+        #expect(try String(contentsOfFile: sec1, encoding: .utf8).hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
+        for files in [
+            rsa, ec, AppConfiguration.TLSFiles(certificatePath: rsa.certificatePath, keyPath: pkcs1),
+            AppConfiguration.TLSFiles(certificatePath: ec.certificatePath, keyPath: sec1),
+        ] {
+            #expect(throws: Never.self, "\(files.keyPath)") { try TLSCertificateLoader.load(files) }
+        }
+    }
+
+    @Test("The certificate file's chain is served: a client that trusts only the root connects through the intermediate")
+    func servesTheChain() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let chain = try Certificates.chain(in: folder)
+        try await withHTTPSServer(chain.served) { port, _, _ async throws in
+            let url = "https://localhost:\(port)/health"
+            #expect(try Curl.run(["--cacert", chain.root, "-w", "%{http_code}", url]).output == "200")
+            #expect(try Curl.run(["--cacert", chain.root, "--http1.1", "-w", "%{http_code}", url]).output == "200")
+        }
+        // Served without its intermediate, the same client cannot verify it.
+        let leafOnly = AppConfiguration.TLSFiles(certificatePath: chain.leaf, keyPath: chain.served.keyPath)
+        try await withHTTPSServer(leafOnly) { port, _, _ async throws in
+            #expect(try Curl.run(["--cacert", chain.root, "https://localhost:\(port)/health"]).status != 0)
+        }
+    }
+
+    @Test("Only TLS 1.2 with forward-secret AEAD suites and TLS 1.3 are offered, for EC and RSA certificates", arguments: [
+        Certificates.KeyType.ec, .rsa,
+    ])
+    func protocolsAndCiphers(key: Certificates.KeyType) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let pair = try Certificates.selfSigned("server", key: key, in: folder)
+        let algorithm = key == .ec ? "ECDSA" : "RSA"
+        try await withHTTPSServer(pair) { port, _, _ async throws in
+            func handshake(_ options: [String]) throws -> Bool {
+                let run = try runCommand("/usr/bin/openssl", ["s_client", "-brief", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + options)
+                return run.status == 0 && run.output.contains("CONNECTION ESTABLISHED")
+            }
+            #expect(try handshake(["-tls1_3"]))
+            #expect(try handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-GCM-SHA256"]))
+            #expect(try handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-CHACHA20-POLY1305"]))
+            // CBC with SHA-1, and (for RSA) key exchange without forward secrecy: refused.
+            #expect(try !handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-SHA"]))
+            if key == .rsa { #expect(try !handshake(["-tls1_2", "-cipher", "AES128-GCM-SHA256"])) }
+            #expect(try !handshake(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]))
+            #expect(try !handshake(["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]))
+        }
+    }
+
+    @Test("A connection that never finishes its handshake is closed at the idle timeout; failed handshakes are counted")
+    func handshakeDeadline() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let pair = try Certificates.selfSigned("server", in: folder)
+        try await withHTTPSServer(pair, idleTimeout: .seconds(1)) { port, _, _ in
+            let silent = try RawSocket(port: port)
+            defer { close(silent.descriptor) }
+            let started = ContinuousClock.now
+            #expect(await silent.receive(for: .seconds(8)).closed, "a connection that sent nothing stayed open")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // Half a ClientHello, then silence.
+            let half = try RawSocket(port: port)
+            defer { close(half.descriptor) }
+            try half.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])
+            #expect(await half.receive(for: .seconds(8)).closed, "a connection that sent half a hello stayed open")
+            // Plain HTTP to the HTTPS port: not TLS, so it fails at once.
+            let plain = try RawSocket(port: port)
+            defer { close(plain.descriptor) }
+            try plain.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let answer = await plain.receive(for: .seconds(5))
+            #expect(answer.closed)
+            #expect(!answer.text.contains("200"))
+            // A client that does not trust the certificate.
+            #expect(try Curl.run(["https://localhost:\(port)/health"]).status != 0)
+
+            let failures = "qualia_webhook_tls_handshake_failures_total"
+            #expect(try metric("\(failures){reason=\"timeout\"}", port: port, trusting: pair) == 2)
+            #expect(try metric("\(failures){reason=\"failed\"}", port: port, trusting: pair) == 2)
+        }
+    }
+
+    @Test("After the handshake, an idle connection is closed at the idle timeout over HTTP/1.1 and HTTP/2 alike")
+    func idleAfterHandshake() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let pair = try Certificates.selfSigned("server", in: folder)
+        try await withHTTPSServer(pair, idleTimeout: .seconds(1)) { port, _, _ in
+            for protocolName in ["http/1.1", "h2"] {
+                // Over h2 the client sends its preface and never answers the server's GOAWAY
+                // and PING, as a stuck or hostile client might: the server must close anyway.
+                let script = """
+                    import socket, ssl, sys, time
+                    context = ssl.create_default_context(cafile=sys.argv[1])
+                    context.set_alpn_protocols([sys.argv[3]])
+                    with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as raw:
+                        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                            assert tls.selected_alpn_protocol() == sys.argv[3], tls.selected_alpn_protocol()
+                            if sys.argv[3] == "h2":
+                                tls.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+                            tls.settimeout(10)
+                            started = time.monotonic()
+                            while True:
+                                try:
+                                    if not tls.recv(65536):
+                                        break
+                                except (ConnectionResetError, ssl.SSLError):
+                                    break
+                            print(round(time.monotonic() - started, 2))
+                    """
+                let run = try Python.run(["-c", script, pair.certificatePath, String(port), protocolName], input: Data())
+                let output = String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(run.status == 0, "\(protocolName): \(run.errors)")
+                #expect((Double(output) ?? 99) < 6, "\(protocolName) stayed open \(output) s")
+            }
+        }
+    }
 
     @Test("HTTPS offers HTTP/2 and HTTP/1.1 by ALPN, and a POST works over HTTP/2")
     func negotiatesHTTP2() async throws {
@@ -189,6 +326,11 @@ struct TLSTests {
                 #expect(await !reloader.reload(.request))
                 #expect(try Curl.run(["--cacert", second.certificatePath, url]).status == 0)
                 #expect(logs.lines.contains { $0.contains("TLS certificate refused") && $0.contains("does not match") })
+                #expect(try metric("qualia_webhook_tls_reloads_total{outcome=\"loaded\"}", port: port, trusting: second) == 1)
+                #expect(try metric("qualia_webhook_tls_reloads_total{outcome=\"refused\"}", port: port, trusting: second) == 1)
+                let secondExpiry = try TLSCertificateLoader.load(second).notValidAfter.timeIntervalSince1970
+                let served = try metric("qualia_webhook_tls_certificate_expiration_timestamp_seconds", port: port, trusting: second)
+                #expect(served == secondExpiry.rounded(.down))
             } catch {
                 try? await client.shutdown()
                 throw error
@@ -289,17 +431,25 @@ struct TLSTests {
         }
     }
 
-    /// Runs the real application over HTTPS on a free loopback port until `body` returns.
+    /// Runs the real application over HTTPS on a free loopback port until `body` returns,
+    /// with metrics on (readable at `/metrics` with the test credentials).
     private func withHTTPSServer(
-        _ files: AppConfiguration.TLSFiles, pollInterval: Duration? = nil,
+        _ files: AppConfiguration.TLSFiles, pollInterval: Duration? = nil, idleTimeout: Duration = .seconds(60),
         _ body: @Sendable (Int, TLSReloader, LogCapture) async throws -> Void
     ) async throws {
         let port = try freeLoopbackPort()
         let logs = LogCapture()
-        let reloader = TLSReloader(files: files, initial: try TLSCertificateLoader.load(files), pollInterval: pollInterval, logger: logs.logger())
-        let configuration = AppConfiguration(auth: .init(credentials: testCredentials), http: .init(port: port, tls: files))
+        let configuration = AppConfiguration(
+            auth: .init(credentials: testCredentials),
+            http: .init(port: port, idleTimeout: idleTimeout, shutdownTimeout: min(idleTimeout, .seconds(25)), tls: files)
+        )
+        let metrics = ServiceMetrics(configuration.metrics)
+        let reloader = TLSReloader(
+            files: files, initial: try TLSCertificateLoader.load(files), pollInterval: pollInterval, metricsFactory: metrics.factory,
+            logger: logs.logger()
+        )
         try await withStore(.sqlite) { store in
-            let app = buildApplication(configuration, store: store, tls: reloader, logger: logs.logger())
+            let app = buildApplication(configuration, store: store, metrics: metrics, tls: reloader, logger: logs.logger())
             let running = Task { try await app.runService() }
             do {
                 try await Curl.waitFor(["-k", "https://127.0.0.1:\(port)/health"])
@@ -313,6 +463,17 @@ struct TLSTests {
             _ = await running.result
         }
     }
+
+    /// The value of one series in the server's `/metrics` (0 when it is absent).
+    private func metric(_ series: String, port: Int, trusting pair: AppConfiguration.TLSFiles) throws -> Double {
+        let run = try runCommand("/usr/bin/curl", [
+            "-sS", "--max-time", "5", "--cacert", pair.certificatePath, "-u", "\(testCredentials.username):\(testCredentials.password)",
+            "https://127.0.0.1:\(port)/metrics",
+        ])
+        guard run.status == 0 else { throw CommandFailure(command: "curl /metrics", output: run.output) }
+        let line = run.output.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
 }
 
 /// The text a WebSocket handler received, for the test to read afterwards.
@@ -322,20 +483,46 @@ final class ReceivedText: Sendable {
 
 /// Certificates made by `openssl` for the tests, each valid for 127.0.0.1 and localhost.
 enum Certificates {
-    /// A self-signed P-256 certificate and its key (mode 600), valid for two days.
-    static func selfSigned(_ name: String, commonName: String? = nil, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
+    /// The kind of key a certificate is made with.
+    enum KeyType: String, Sendable, CustomTestStringConvertible {
+        /// P-256, as certbot makes by default.
+        case ec
+        /// RSA 2048, as many internal CAs still issue.
+        case rsa
+
+        var testDescription: String { rawValue }
+
+        /// `openssl req`'s options for a new key of this kind.
+        var newKeyOptions: [String] {
+            switch self {
+            case .ec: ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+            case .rsa: ["-newkey", "rsa:2048"]
+            }
+        }
+    }
+
+    /// A self-signed certificate and its key (mode 600), valid for two days.
+    static func selfSigned(
+        _ name: String, commonName: String? = nil, key: KeyType = .ec, in folder: TemporaryDirectory
+    ) throws -> AppConfiguration.TLSFiles {
         let files = AppConfiguration.TLSFiles(certificatePath: folder.path("\(name)-cert.pem"), keyPath: folder.path("\(name)-key.pem"))
-        try OpenSSL.run([
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", files.keyPath, "-out",
+        try OpenSSL.run(
+            ["req", "-x509"] + key.newKeyOptions + ["-nodes", "-keyout", files.keyPath, "-out",
             files.certificatePath, "-days", "2", "-subj", "/CN=\(commonName ?? name)", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ])
+            ]
+        )
         chmod(files.keyPath, 0o600)
         return files
     }
 
-    /// A self-signed certificate that was valid on 1 January 2020 only (`openssl ca` can
-    /// date it; `req -x509` cannot on OpenSSL 3.0).
+    /// A self-signed certificate that was valid on 1 January 2020 only.
     static func expired(_ name: String, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
+        try dated(name, from: "20200101000000Z", to: "20200102000000Z", in: folder)
+    }
+
+    /// A self-signed certificate valid between two `openssl` times (`openssl ca` can date
+    /// it; `req -x509` cannot on OpenSSL 3.0).
+    static func dated(_ name: String, from start: String, to end: String, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
         let files = AppConfiguration.TLSFiles(certificatePath: folder.path("\(name)-cert.pem"), keyPath: folder.path("\(name)-key.pem"))
         let ca = folder.path("\(name)-ca")
         try FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
@@ -359,10 +546,51 @@ enum Certificates {
         ])
         try OpenSSL.run([
             "ca", "-batch", "-config", "\(ca)/ca.cnf", "-selfsign", "-keyfile", files.keyPath, "-in", "\(ca)/request.csr",
-            "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-out", files.certificatePath,
+            "-startdate", start, "-enddate", end, "-out", files.certificatePath,
         ])
         chmod(files.keyPath, 0o600)
         return files
+    }
+
+    /// What an internal CA issues: a root, an intermediate it signed, and a leaf for
+    /// localhost and 127.0.0.1 that the intermediate signed.
+    struct Chain {
+        /// The root's certificate, which clients trust.
+        var root: String
+        /// The leaf alone.
+        var leaf: String
+        /// The leaf followed by the intermediate (the certificate file a server is given), and the leaf's key.
+        var served: AppConfiguration.TLSFiles
+    }
+
+    /// Makes a root, an intermediate and a leaf, each valid for two days.
+    static func chain(in folder: TemporaryDirectory) throws -> Chain {
+        let ec = KeyType.ec.newKeyOptions
+        let caExtensions = folder.path("ca.ext"), leafExtensions = folder.path("leaf.ext")
+        try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: caExtensions, atomically: true, encoding: .utf8)
+        try "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            .write(toFile: leafExtensions, atomically: true, encoding: .utf8)
+        let root = folder.path("root-cert.pem"), rootKey = folder.path("root-key.pem")
+        try OpenSSL.run(["req", "-x509"] + ec + ["-nodes", "-keyout", rootKey, "-out", root, "-days", "2", "-subj", "/CN=Test Root CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        func issue(_ name: String, subject: String, by issuer: String, issuerKey: String, extensions: String) throws -> (String, String) {
+            let certificate = folder.path("\(name)-cert.pem"), key = folder.path("\(name)-key.pem"), request = folder.path("\(name).csr")
+            try OpenSSL.run(["req", "-new"] + ec + ["-nodes", "-keyout", key, "-out", request, "-subj", subject])
+            try OpenSSL.run([
+                "x509", "-req", "-in", request, "-CA", issuer, "-CAkey", issuerKey, "-CAcreateserial", "-days", "2", "-extfile", extensions,
+                "-out", certificate,
+            ])
+            chmod(key, 0o600)
+            return (certificate, key)
+        }
+        let (intermediate, intermediateKey) = try issue(
+            "intermediate", subject: "/CN=Test Intermediate CA", by: root, issuerKey: rootKey, extensions: caExtensions
+        )
+        let (leaf, leafKey) = try issue("leaf", subject: "/CN=localhost", by: intermediate, issuerKey: intermediateKey, extensions: leafExtensions)
+        let fullChain = folder.path("fullchain.pem")
+        try (String(contentsOfFile: leaf, encoding: .utf8) + String(contentsOfFile: intermediate, encoding: .utf8))
+            .write(toFile: fullChain, atomically: true, encoding: .utf8)
+        return Chain(root: root, leaf: leaf, served: .init(certificatePath: fullChain, keyPath: leafKey))
     }
 
     /// Copies a pair onto the served paths, each file replaced by a rename as a deployment would.
@@ -388,6 +616,7 @@ func runCommand(_ path: String, _ arguments: [String]) throws -> CommandRun {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
+    process.standardInput = FileHandle.nullDevice
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
