@@ -412,6 +412,22 @@ struct TLSTests {
         #expect(log.contains("TLS key file is readable by other users"), "\(log)")
     }
 
+    @Test("Without TLS there is nothing to reload: SIGHUP drains and stops the server like SIGTERM, exit 0")
+    func binaryStopsOnHangupWithoutTLS() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let port = try freeLoopbackPort()
+        let server = try Binary.start(["PORT": String(port)], in: folder)
+        defer { if server.process.isRunning { kill(server.process.processIdentifier, SIGKILL) } }
+        try await Curl.waitFor(["http://127.0.0.1:\(port)/health"])
+        kill(server.process.processIdentifier, SIGHUP)
+        server.process.waitUntilExit()
+        // Killed by the signal's default action, it would end with reason `.uncaughtSignal`.
+        #expect(server.process.terminationReason == .exit, "\(server.log)")
+        #expect(server.process.terminationStatus == 0, "\(server.log)")
+        #expect(server.log.contains("qualia-webhook stopped"), "\(server.log)")
+    }
+
     @Test("Plain HTTP on a non-loopback address logs one warning at start; HTTPS there logs none")
     func binaryWarnsAboutClearText() async throws {
         let folder = try TemporaryDirectory()
