@@ -191,7 +191,8 @@ public func openStore(
 /// (see ``UpgradableHTTPChannel``); with `tls`, behind TLS with HTTP/2 offered by ALPN, and a
 /// handshake that must finish within the idle timeout. An HTTP/2 connection that is idle, or
 /// being closed for a shutdown, is closed after its client acknowledges the GOAWAY, or after
-/// `shutdownTimeout` if it never does (HTTP/2's own close would otherwise wait for ever).
+/// `shutdownTimeout` if it never does (HTTP/2's own close would otherwise wait for ever). Its
+/// streams' responses lose the HTTP/1.1 connection fields HTTP/2 forbids.
 private func upgradableHTTP1(
     configuration: HTTP1WebSocketUpgradeChannel.Configuration, webSocketRouter: Router<StreamRequestContext>,
     admitsUpgrade: @escaping @Sendable (HTTPRequestHead, String?) -> Bool, idleTimeout: Duration, shutdownTimeout: Duration, tls: TLSReloader?,
@@ -208,7 +209,10 @@ private func upgradableHTTP1(
             contexts: tls.contexts, http1: http1,
             http2: HTTP2Channel(
                 responder: responder,
-                configuration: .init(idleTimeout: idleTimeout, gracefulCloseTimeout: shutdownTimeout, streamConfiguration: configuration.http1)
+                configuration: .init(
+                    idleTimeout: idleTimeout, gracefulCloseTimeout: shutdownTimeout,
+                    streamConfiguration: .init(additionalChannelHandlers: [HTTP2ConnectionFieldFilter()], idleTimeout: configuration.http1.idleTimeout)
+                )
             ),
             handshakeTimeout: idleTimeout, http2CloseTimeout: shutdownTimeout, metrics: tls.metrics
         )

@@ -249,6 +249,35 @@ struct TLSTests {
         }
     }
 
+    @Test("Answers that close an HTTP/1.1 connection reach an HTTP/2 client whole, without the fields HTTP/2 forbids")
+    func connectionFieldsStayOffHTTP2() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let pair = try Certificates.selfSigned("server", in: folder)
+        try await withHTTPSServer(pair) { port, _, _ async throws in
+            let body = String(data: try JSONSerialization.data(withJSONObject: specExample()), encoding: .utf8) ?? ""
+            let cases: [(name: String, arguments: [String], status: String)] = [
+                ("another expectation", ["-H", "Expect: fly", "https://localhost:\(port)/health"], "417"),
+                (
+                    "a refusal before the body of a 100-continue request",
+                    ["-u", "webhook_user:wrong", "-H", "Expect: 100-continue", "-H", "Content-Type: application/json", "--data-binary", body,
+                     "https://localhost:\(port)/webhook/messages"], "401"
+                ),
+            ]
+            for (name, arguments, status) in cases {
+                for version in ["--http2", "--http1.1"] {
+                    let run = try runCommand("/usr/bin/curl", ["-sS", "-D", "-", "--max-time", "5", "--cacert", pair.certificatePath, version] + arguments)
+                    #expect(run.status == 0, "\(name) \(version): \(run.output)")
+                    let head = run.output.lowercased()
+                    #expect(head.contains(version == "--http2" ? "http/2 \(status)" : "http/1.1 \(status)"), "\(name) \(version): \(run.output)")
+                    #expect(head.contains("\"error\""), "\(name) \(version): a JSON error body")
+                    // HTTP/1.1 still closes the connection after such an answer; HTTP/2 has no such field.
+                    #expect(head.contains("connection: close") == (version == "--http1.1"), "\(name) \(version): \(run.output)")
+                }
+            }
+        }
+    }
+
     @Test("The live stream's WebSocket works over TLS (wss, HTTP/1.1 by ALPN's absence)")
     func streamOverWSS() async throws {
         let folder = try TemporaryDirectory()
