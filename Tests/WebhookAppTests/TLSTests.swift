@@ -266,7 +266,7 @@ struct TLSTests {
             ]
             for (name, arguments, status) in cases {
                 for version in ["--http2", "--http1.1"] {
-                    let run = try runCommand("/usr/bin/curl", ["-sS", "-D", "-", "--max-time", "5", "--cacert", pair.certificatePath, version] + arguments)
+                    let run = try runCommand("/usr/bin/curl", ["-sS", "-D", "-", "--max-time", "\(Curl.maxTime)", "--cacert", pair.certificatePath, version] + arguments)
                     #expect(run.status == 0, "\(name) \(version): \(run.output)")
                     let head = run.output.lowercased()
                     #expect(head.contains(version == "--http2" ? "http/2 \(status)" : "http/1.1 \(status)"), "\(name) \(version): \(run.output)")
@@ -512,7 +512,7 @@ struct TLSTests {
     /// The value of one series in the server's `/metrics` (0 when it is absent).
     private func metric(_ series: String, port: Int, trusting pair: AppConfiguration.TLSFiles) throws -> Double {
         let run = try runCommand("/usr/bin/curl", [
-            "-sS", "--max-time", "5", "--cacert", pair.certificatePath, "-u", "\(testCredentials.username):\(testCredentials.password)",
+            "-sS", "--max-time", "\(Curl.maxTime)", "--cacert", pair.certificatePath, "-u", "\(testCredentials.username):\(testCredentials.password)",
             "https://127.0.0.1:\(port)/metrics",
         ])
         guard run.status == 0 else { throw CommandFailure(command: "curl /metrics", output: run.output) }
@@ -681,8 +681,12 @@ enum OpenSSL {
 
 /// `curl`, quiet but for errors, its body thrown away: `output` is what `-w` writes.
 enum Curl {
+    /// Seconds a request may take: generous, since a loaded CI machine runs many suites at once
+    /// (the requests that are meant to fail are refused at once, so it costs nothing).
+    static let maxTime = 30
+
     static func run(_ arguments: [String]) throws -> CommandRun {
-        try runCommand("/usr/bin/curl", ["-sS", "-o", "/dev/null", "--max-time", "5"] + arguments)
+        try runCommand("/usr/bin/curl", ["-sS", "-o", "/dev/null", "--max-time", "\(Curl.maxTime)"] + arguments)
     }
 
     /// Tries until curl succeeds.
