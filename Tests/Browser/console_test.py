@@ -7,13 +7,16 @@ browser and the server so that a test can cut the browser's connections (the Web
 among them) and refuse new ones for a while. Messages are POSTed straight to the server,
 as Qualia would, never through the page.
 
-Usage: Tests/Browser/console_test.py BINARY [--store sqlite|dynamodb] [--screenshots DIR]
-       (--screenshots: a fresh server with sample messages, pictures instead of checks)
+Usage: Tests/Browser/console_test.py BINARY [--store sqlite|dynamodb] [--tls] [--screenshots DIR]
+       (--tls: the server speaks HTTPS with a certificate made for the run, so the page comes
+       over HTTP/2 and the stream over wss; --screenshots: a fresh server with sample
+       messages, pictures instead of checks)
        (dynamodb needs DYNAMODB_TEST_ENDPOINT; CHROMIUM names the browser, /usr/bin/chromium
        by default). Exits non-zero when a check fails, saying which and why.
 """
 import argparse
 import base64
+import ssl
 import json
 import os
 import shutil
@@ -34,6 +37,12 @@ from playwright.sync_api import expect, sync_playwright
 WEBHOOK = ("webhook_user", "webhook_pass")
 READER = ("escrow_reader", "reader_pass")
 TIMEOUT_MS = 15_000
+# With --tls: "https", the browser contexts' options to accept the run's own certificate, and
+# the context urllib checks the server's certificate with.
+SCHEME = "http"
+CONTEXT_OPTIONS = {}
+SSL_CONTEXT = None
+WEBSOCKET_SCHEME = {"http": "ws", "https": "wss"}
 
 
 def free_port():
@@ -49,13 +58,15 @@ def basic(credentials):
 class Server:
     """The real binary on a free loopback port, on the chosen store."""
 
-    def __init__(self, binary, store, work):
+    def __init__(self, binary, store, work, certificate=None):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{SCHEME}://127.0.0.1:{self.port}"
         env = dict(os.environ, WEBHOOK_USERNAME=WEBHOOK[0], WEBHOOK_PASSWORD=WEBHOOK[1],
                    READER_USERNAME=READER[0], READER_PASSWORD=READER[1], HOST="127.0.0.1", PORT=str(self.port),
                    STORE=store, SQLITE_PATH=os.path.join(work, "messages.sqlite"), LOG_LEVEL="notice",
                    ATTACHMENT_DIR=os.path.join(work, "attachments"))
+        if certificate:
+            env.update(TLS_CERT_PATH=certificate[0], TLS_KEY_PATH=certificate[1])
         if store == "dynamodb":
             env.update(DYNAMODB_TABLE=f"console-{uuid.uuid4().hex[:12]}", AWS_REGION="us-east-1",
                        AWS_ENDPOINT_URL_DYNAMODB=os.environ["DYNAMODB_TEST_ENDPOINT"], AWS_ACCESS_KEY_ID="testing",
@@ -67,7 +78,7 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(self.url + "/health", timeout=1)
+                urllib.request.urlopen(self.url + "/health", timeout=1, context=SSL_CONTEXT)
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -80,7 +91,7 @@ class Server:
                                          headers={"Content-Type": "application/json", "Authorization": basic(credentials),
                                                   **(headers or {})})
         try:
-            with urllib.request.urlopen(request, timeout=20) as response:
+            with urllib.request.urlopen(request, timeout=20, context=SSL_CONTEXT) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
@@ -112,7 +123,7 @@ class Relay:
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(64)
         self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{SCHEME}://127.0.0.1:{self.port}"
         self.target_port = target_port
         self.lock = threading.Lock()
         self.sockets = set()
@@ -174,7 +185,7 @@ class Console:
 
     def __init__(self, browser, relay, credentials=READER, viewport=None):
         self.context = browser.new_context(
-            http_credentials={"username": credentials[0], "password": credentials[1]},
+            **CONTEXT_OPTIONS, http_credentials={"username": credentials[0], "password": credentials[1]},
             viewport=viewport or {"width": 1200, "height": 760})
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
@@ -212,7 +223,7 @@ def check_loads_with_credentials_and_shows_orders(browser, server, relay):
     server.post("QO-LOAD-1", "M-1", "First order's message", order_number="ORD-LOAD-1", timestamp="2026-01-05T09:00:00Z")
     server.post("QO-LOAD-2", "M-1", "Second order's message", timestamp="2026-01-06T09:00:00Z")
     # Without credentials: the browser is asked for them, and nothing of the page is served.
-    anonymous = browser.new_context()
+    anonymous = browser.new_context(**CONTEXT_OPTIONS)
     response = anonymous.request.get(relay.url + "/")
     assert response.status == 401, response.status
     assert response.headers.get("www-authenticate", "").startswith("Basic"), response.headers
@@ -349,7 +360,7 @@ def check_markup_is_text_and_inline_script_is_blocked(browser, server, relay):
     assert not violations["handler"], "an inline event handler ran"
     assert sum(d.startswith("script-src") for d in violations["seen"]) >= 2, violations
     # Other origins are refused too: a fetch to another port never leaves the page.
-    other = console.page.evaluate(f"""() => fetch('http://127.0.0.1:{server.port}/health')
+    other = console.page.evaluate(f"""() => fetch('{SCHEME}://127.0.0.1:{server.port}/health')
         .then(() => 'fetched', () => 'refused')""")
     assert other == "refused", other
     console.close()
@@ -363,12 +374,12 @@ def check_pages_of_another_origin_cannot_use_the_credentials(browser, server, re
     try:
         line = evil.stdout.readline()
         evil_port = int(line.split("port ")[1].split()[0])
-        context = browser.new_context(http_credentials={"username": WEBHOOK[0], "password": WEBHOOK[1]})
+        context = browser.new_context(**CONTEXT_OPTIONS, http_credentials={"username": WEBHOOK[0], "password": WEBHOOK[1]})
         page = context.new_page()
         page.goto(relay.url + "/")  # the browser now holds the credentials
         page.goto(f"http://127.0.0.1:{evil_port}/")
         opened = page.evaluate(f"""() => new Promise(resolve => {{
-            const ws = new WebSocket('ws://127.0.0.1:{relay.port}/webhook/stream');
+            const ws = new WebSocket('{WEBSOCKET_SCHEME[SCHEME]}://127.0.0.1:{relay.port}/webhook/stream');
             ws.onopen = () => resolve('open'); ws.onerror = () => resolve('refused');
             setTimeout(() => resolve('timeout'), 5000);
         }})""")
@@ -377,7 +388,7 @@ def check_pages_of_another_origin_cannot_use_the_credentials(browser, server, re
             page.evaluate(f"""() => {{
                 const form = document.createElement('form');
                 form.method = 'POST'; form.enctype = 'text/plain';
-                form.action = 'http://127.0.0.1:{relay.port}/webhook/messages';
+                form.action = '{SCHEME}://127.0.0.1:{relay.port}/webhook/messages';
                 const field = document.createElement('input');
                 field.name = '{{"order_id":"QO-FORGED","message_id":"M-1","from_name":"x","text":"x","message_type":"message.received","created_date":"2026-01-01T00:00:00Z","timestamp":"2026-01-01T00:00:00Z","pad":"';
                 field.value = '"}}';
@@ -418,7 +429,13 @@ def check_a_cut_stream_resumes_from_its_last_cursor(browser, server, relay):
     gap = [(f["order_id"], f["message_id"]) for f in console.frames]
     assert gap.count(("QO-GAP", "M-3")) == 1 and gap.count(("QO-OTHER-GAP", "M-1")) == 1, gap
     assert gap.count(("QO-GAP", "M-2")) == 1, gap
-    expect(console.page.locator("#messages .message")).to_have_count(3)
+    try:
+        expect(console.page.locator("#messages .message")).to_have_count(3)
+    except AssertionError:
+        shown = console.page.locator("#messages .message").evaluate_all(
+            "elements => elements.map(e => e.dataset.orderId + '/' + e.dataset.messageId)")
+        error = console.page.locator("#conversation-error").text_content()
+        raise AssertionError(f"the conversation shows {shown}, not M-1, M-2 and M-3 (error shown: {error!r}; page errors: {console.errors})")
     console.close()
 
 
@@ -506,6 +523,20 @@ def take_screenshots(browser, server, relay, folder):
     phone.close()
 
 
+def check_https_serves_the_page_over_http2_and_the_stream_over_wss(browser, server, relay):
+    """With --tls: the page and its API calls come over HTTP/2, and the live stream (a
+    WebSocket, which HTTP/2 does not carry here) over wss on a connection of its own."""
+    console = Console(browser, relay)
+    protocols = console.page.evaluate("""() => performance.getEntriesByType('navigation').concat(
+        performance.getEntriesByType('resource')).map(entry => [entry.name, entry.nextHopProtocol])""")
+    assert protocols and all(protocol == "h2" for _, protocol in protocols), protocols
+    assert console.page.evaluate("location.protocol") == "https:"
+    server.post("QO-TLS", "M-1", "Over HTTPS")
+    expect(console.order("QO-TLS")).to_be_visible()
+    assert any(frame.get("order_id") == "QO-TLS" or "QO-TLS" in json.dumps(frame) for frame in console.frames), console.frames
+    console.close()
+
+
 CHECKS = [
     check_loads_with_credentials_and_shows_orders,
     check_a_posted_message_appears_live,
@@ -519,15 +550,32 @@ CHECKS = [
 ]
 
 
+def make_certificate(work):
+    """A self-signed P-256 certificate for 127.0.0.1 and localhost, and its key."""
+    certificate, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", certificate, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    return certificate, key
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("binary")
     parser.add_argument("--store", choices=["sqlite", "dynamodb"], default="sqlite")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a certificate made for the run")
     parser.add_argument("--screenshots", help="instead of the checks, save the README's screenshots in this folder")
     args = parser.parse_args()
     chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     work = tempfile.mkdtemp(prefix="console-test-")
-    server = Server(os.path.abspath(args.binary), args.store, work)
+    certificate = make_certificate(work) if args.tls else None
+    if certificate:
+        global SCHEME, CONTEXT_OPTIONS, SSL_CONTEXT
+        SCHEME, CONTEXT_OPTIONS = "https", {"ignore_https_errors": True}
+        SSL_CONTEXT = ssl.create_default_context(cafile=certificate[0])
+        CHECKS.insert(0, check_https_serves_the_page_over_http2_and_the_stream_over_wss)
+    server = Server(os.path.abspath(args.binary), args.store, work, certificate)
     relay = Relay(server.port)
     failures = []
     try:
@@ -552,12 +600,12 @@ def main():
     finally:
         server.stop()
     if failures:
-        print(f"console_test ({args.store}): {len(failures)} failed: {', '.join(failures)}; server log:")
+        print(f"console_test ({args.store}{', https' if args.tls else ''}): {len(failures)} failed: {', '.join(failures)}; server log:")
         with open(server.log_path) as log:
             sys.stdout.write(log.read()[-20000:])
         sys.exit(1)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"console_test ({args.store}): all {len(CHECKS)} checks passed")
+    print(f"console_test ({args.store}{', https' if args.tls else ''}): all {len(CHECKS)} checks passed")
 
 
 if __name__ == "__main__":
