@@ -78,6 +78,7 @@ struct SecureHTTPChannel: ServerChildChannel {
         } http2ConnectionInitializer: { [http2CloseTimeout] channel in
             http2.setup(channel: channel, logger: logger).flatMapThrowing { value in
                 try HTTP2CloseDeadline.add(to: channel, timeout: http2CloseTimeout)
+                try HTTP2StreamErrorContainment.add(to: channel, logger: logger)
                 return value
             }
         }
