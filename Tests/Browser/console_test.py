@@ -196,6 +196,8 @@ class Console:
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         self.page.on("websocket", self._socket)
+        self.failed_requests = []
+        self.page.on("requestfailed", lambda request: self.failed_requests.append((request.url, request.failure)))
         self.response = self.page.goto(relay.url + "/")
         expect(self.page.locator("#live-status")).to_have_attribute("data-state", "live")
 
@@ -435,7 +437,7 @@ def check_a_cut_stream_resumes_from_its_last_cursor(browser, server, relay):
         shown = console.page.locator("#messages .message").evaluate_all(
             "elements => elements.map(e => e.dataset.orderId + '/' + e.dataset.messageId)")
         error = console.page.locator("#conversation-error").text_content()
-        raise AssertionError(f"the conversation shows {shown}, not M-1, M-2 and M-3 (error shown: {error!r}; page errors: {console.errors})")
+        raise AssertionError(f"the conversation shows {shown}, not M-1, M-2 and M-3 (error shown: {error!r}; page errors: {console.errors}; failed requests: {console.failed_requests})")
     console.close()
 
 
