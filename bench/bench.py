@@ -83,6 +83,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,7 @@ import urllib.request
 
 import attachments_bench
 import metrics_bench
+import tls_bench
 import feed_bench
 import search_bench
 
@@ -150,6 +152,8 @@ class Server:
             "LOG_LEVEL": "info",
         }
         env.update(environment)
+        # With TLS files the health check speaks HTTPS (trusting the bench's own certificate).
+        self.tls = ssl.create_default_context(cafile=env["TLS_CERT_PATH"]) if "TLS_CERT_PATH" in env else None
         self.log = open(self.log_path, "wb")
         started = time.perf_counter()
         self.process = subprocess.Popen([binary, "serve"], cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -161,10 +165,11 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}; log: {self.log_path}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        return (time.perf_counter() - started) * 1000
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw:
+                    with (self.tls.wrap_socket(raw, server_hostname="localhost") if self.tls else contextlib.nullcontext(raw)) as s:
+                        s.sendall(b"GET /health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                        if s.recv(64).startswith(b"HTTP/1.1 200"):
+                            return (time.perf_counter() - started) * 1000
             except OSError:
                 pass
             time.sleep(0.001)
@@ -194,11 +199,12 @@ class Server:
         return self.process.returncode
 
 
-def run_wrk(port, script, path, connections, duration, script_args=()):
+def run_wrk(port, script, path, connections, duration, script_args=(), scheme="http", headers=()):
     threads = 1 if connections == 1 else 2
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-        "-s", os.path.join(BENCH_DIR, script), f"http://127.0.0.1:{port}{path}",
+        *[option for header in headers for option in ("-H", header)],
+        "-s", os.path.join(BENCH_DIR, script), f"{scheme}://127.0.0.1:{port}{path}",
     ]
     if script_args:
         command += ["--", *script_args]
@@ -491,6 +497,7 @@ def main():
     search_bench.add_arguments(parser)
     attachments_bench.add_arguments(parser)
     metrics_bench.add_arguments(parser)
+    tls_bench.add_arguments(parser)
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.connections, args.fill, args.startups = 1, "1,8", 1000, 1
@@ -511,6 +518,8 @@ def main():
         return attachments_bench.attachments_main(args)
     if args.metrics:
         return metrics_bench.metrics_main(args)
+    if args.tls:
+        return tls_bench.tls_main(args)
 
     results = {"machine": machine_facts(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                "startup_ms": {}, "runs": []}
