@@ -75,6 +75,22 @@ import Glibc
         }
     }
 
+    /// After a request that says `Connection: close` nothing more on the connection is
+    /// processed (RFC 9112, section 9.6): a second request sent behind it gets no answer, not
+    /// even a 400, and is not logged as malformed.
+    @Test func nothingAfterAConnectionCloseRequestIsAnswered() async throws {
+        try await withServer { server in
+            let socket = try RawSocket(port: server.port)
+            defer { socket.close() }
+            try socket.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            let (response, closed) = await socket.receive(for: .seconds(5))
+            #expect(closed)
+            #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response.prefix(200))")
+            #expect(response.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(response)")
+            #expect(!server.log.contains("Malformed HTTP"), "\(server.log.suffix(500))")
+        }
+    }
+
     @Test func aKnownPathWithAnotherMethodIs405WithAllow() async throws {
         try await withService(.sqlite) { client, _, _ in
             let cases: [(String, HTTPRequest.Method, String)] = [

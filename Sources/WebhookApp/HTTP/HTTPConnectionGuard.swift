@@ -84,6 +84,12 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // The client went away between requests: no one to answer.
             logger.debug("Connection closed mid-request by the client", metadata: ["reason": .string(Self.reason(for: parserError))])
             context.close(promise: nil)
+        } else if parserError == .closedConnection {
+            // Bytes after a request that said `Connection: close`: nothing on this connection is
+            // processed after that request's answer (RFC 9112, section 9.6), so they are not
+            // answered either, and the connection closes once that answer is written.
+            logger.debug("Bytes after a Connection: close request ignored")
+            if unansweredRequests > 0 { closesWhenAnswered = true } else { context.close(promise: nil) }
         } else if unansweredRequests > 0 {
             // The bytes after a complete request are bad: answer that request, then close.
             logger.notice("Malformed HTTP after a request; closing once it is answered", metadata: ["reason": .string(Self.reason(for: parserError))])
