@@ -222,6 +222,7 @@ def run_wrk(port, script, path, connections, duration, script_args=(), scheme="h
         "p999_ms": summary["p999_us"] / 1000,
         "non_2xx": summary["errors_status"],
         "socket_errors": sum(summary[k] for k in ("errors_connect", "errors_read", "errors_write", "errors_timeout")),
+        "read_errors": summary["errors_read"],
     }
 
 
