@@ -27,7 +27,9 @@ enum HTTP2StreamErrorContainment {
 ///
 /// The server's side of a connection is a plain sequence of frames (it sends no preface):
 /// a 9-byte header whose first three bytes are the payload's length and whose fourth is the
-/// type, then the payload. Only the headers are read, so it costs one look per frame.
+/// type, then the payload. Only the headers are read, so it costs one look per frame. It is
+/// added once the codec has written its SETTINGS (a whole frame) and before any of the client's
+/// frames is read, so the first byte it sees starts a frame.
 final class OutboundGoAwayWatcher: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
