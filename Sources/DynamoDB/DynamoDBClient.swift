@@ -84,6 +84,14 @@ public final class DynamoDBClient: Sendable {
         try await httpClient.shutdown()
     }
 
+    /// A client dropped without ``shutdown()`` (a caller that threw before reaching it) still
+    /// closes its pool, in the background, rather than leaking its connections; AsyncHTTPClient
+    /// would otherwise stop a debug build at the pool's `deinit`. After ``shutdown()`` this
+    /// does nothing (the pool answers that it is shut down already).
+    deinit {
+        httpClient.shutdown { _ in }
+    }
+
     // MARK: Operations
 
     /// Writes an item.

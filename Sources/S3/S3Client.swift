@@ -53,4 +53,10 @@ public final class S3Client: Sendable {
     public func shutdown() async throws {
         if ownsHTTPClient { try await httpClient.shutdown() }
     }
+
+    /// A client dropped without ``shutdown()`` still closes its own pool, in the background
+    /// (see `DynamoDBClient`'s `deinit`); a shared pool is left to its owner.
+    deinit {
+        if ownsHTTPClient { httpClient.shutdown { _ in } }
+    }
 }

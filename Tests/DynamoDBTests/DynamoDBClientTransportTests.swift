@@ -39,6 +39,18 @@ import Testing
         #"{"__type":"com.amazonaws.dynamodb.v20120810#\#(type)","message":"\#(message)"}"#
     }
 
+    /// A client dropped without ``DynamoDBClient/shutdown()`` (its caller threw first) closes its
+    /// pool by itself; before, AsyncHTTPClient's `deinit` check stopped the whole (debug) test
+    /// process, so one failed call crashed every suite.
+    @Test func aClientDroppedWithoutItsShutdownClosesItsPoolInsteadOfStoppingTheProcess() async throws {
+        for _ in 0..<3 {
+            let dropped = try client("http://127.0.0.1:9", retry: RetryPolicy(maxAttempts: 1, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1), maxTotalDuration: .seconds(1)))
+            await #expect(throws: DynamoDBError.self) { _ = try await dropped.describeTable("t") }
+        }
+        // The pools close in the background; the process is still here to see it.
+        try await Task.sleep(for: .milliseconds(200))
+    }
+
     @Test func requestsAreSignedDynamoDBJSON() async throws {
         let server = LocalHTTPServer(script: [(.ok, Self.activeTable)])
         try await server.run { endpoint in
