@@ -44,10 +44,10 @@ struct HTTP2StreamTests {
     private func run(_ mode: String) async throws -> Outcome {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         let result = Mutex<Outcome?>(nil)
         try await withHTTPSServer(pair) { port, _, _ async throws in
-            let run = try Python.run([Self.script.path, String(port), pair.certificatePath, mode], input: Data())
+            let run = try await Python.run([Self.script.path, String(port), pair.certificatePath, mode], input: Data())
             guard run.status == 0 else { throw CommandFailure(command: "h2_stream_errors.py \(mode)", output: run.errors) }
             let outcome = try JSONDecoder().decode(Outcome.self, from: run.output)
             result.withLock { $0 = outcome }

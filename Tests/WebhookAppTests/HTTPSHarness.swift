@@ -48,8 +48,8 @@ func withHTTPSServer(
 }
 
 /// The value of one series in the server's `/metrics` (0 when it is absent).
-func metric(_ series: String, port: Int, trusting pair: AppConfiguration.TLSFiles) throws -> Double {
-    let run = try runCommand("/usr/bin/curl", [
+func metric(_ series: String, port: Int, trusting pair: AppConfiguration.TLSFiles) async throws -> Double {
+    let run = try await runCommand("/usr/bin/curl", [
         "-sS", "--max-time", "\(Curl.maxTime)", "--cacert", pair.certificatePath, "-u", "\(testCredentials.username):\(testCredentials.password)",
         "https://127.0.0.1:\(port)/metrics",
     ])
@@ -86,9 +86,9 @@ enum Certificates {
     /// A self-signed certificate and its key (mode 600), valid for two days.
     static func selfSigned(
         _ name: String, commonName: String? = nil, key: KeyType = .ec, in folder: TemporaryDirectory
-    ) throws -> AppConfiguration.TLSFiles {
+    ) async throws -> AppConfiguration.TLSFiles {
         let files = AppConfiguration.TLSFiles(certificatePath: folder.path("\(name)-cert.pem"), keyPath: folder.path("\(name)-key.pem"))
-        try OpenSSL.run(
+        try await OpenSSL.run(
             ["req", "-x509"] + key.newKeyOptions + ["-nodes", "-keyout", files.keyPath, "-out",
             files.certificatePath, "-days", "2", "-subj", "/CN=\(commonName ?? name)", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
             ]
@@ -98,13 +98,13 @@ enum Certificates {
     }
 
     /// A self-signed certificate that was valid on 1 January 2020 only.
-    static func expired(_ name: String, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
-        try dated(name, from: "20200101000000Z", to: "20200102000000Z", in: folder)
+    static func expired(_ name: String, in folder: TemporaryDirectory) async throws -> AppConfiguration.TLSFiles {
+        try await dated(name, from: "20200101000000Z", to: "20200102000000Z", in: folder)
     }
 
     /// A self-signed certificate valid between two `openssl` times (`openssl ca` can date
     /// it; `req -x509` cannot on OpenSSL 3.0).
-    static func dated(_ name: String, from start: String, to end: String, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
+    static func dated(_ name: String, from start: String, to end: String, in folder: TemporaryDirectory) async throws -> AppConfiguration.TLSFiles {
         let files = AppConfiguration.TLSFiles(certificatePath: folder.path("\(name)-cert.pem"), keyPath: folder.path("\(name)-key.pem"))
         let ca = folder.path("\(name)-ca")
         try FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
@@ -122,11 +122,11 @@ enum Certificates {
         """.write(toFile: "\(ca)/ca.cnf", atomically: true, encoding: .utf8)
         try "".write(toFile: "\(ca)/index.txt", atomically: true, encoding: .utf8)
         try "01\n".write(toFile: "\(ca)/serial", atomically: true, encoding: .utf8)
-        try OpenSSL.run([
+        try await OpenSSL.run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", files.keyPath, "-out",
             "\(ca)/request.csr", "-subj", "/CN=\(name)",
         ])
-        try OpenSSL.run([
+        try await OpenSSL.run([
             "ca", "-batch", "-config", "\(ca)/ca.cnf", "-selfsign", "-keyfile", files.keyPath, "-in", "\(ca)/request.csr",
             "-startdate", start, "-enddate", end, "-out", files.certificatePath,
         ])
@@ -146,29 +146,29 @@ enum Certificates {
     }
 
     /// Makes a root, an intermediate and a leaf, each valid for two days.
-    static func chain(in folder: TemporaryDirectory) throws -> Chain {
+    static func chain(in folder: TemporaryDirectory) async throws -> Chain {
         let ec = KeyType.ec.newKeyOptions
         let caExtensions = folder.path("ca.ext"), leafExtensions = folder.path("leaf.ext")
         try "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: caExtensions, atomically: true, encoding: .utf8)
         try "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
             .write(toFile: leafExtensions, atomically: true, encoding: .utf8)
         let root = folder.path("root-cert.pem"), rootKey = folder.path("root-key.pem")
-        try OpenSSL.run(["req", "-x509"] + ec + ["-nodes", "-keyout", rootKey, "-out", root, "-days", "2", "-subj", "/CN=Test Root CA",
+        try await OpenSSL.run(["req", "-x509"] + ec + ["-nodes", "-keyout", rootKey, "-out", root, "-days", "2", "-subj", "/CN=Test Root CA",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        func issue(_ name: String, subject: String, by issuer: String, issuerKey: String, extensions: String) throws -> (String, String) {
+        func issue(_ name: String, subject: String, by issuer: String, issuerKey: String, extensions: String) async throws -> (String, String) {
             let certificate = folder.path("\(name)-cert.pem"), key = folder.path("\(name)-key.pem"), request = folder.path("\(name).csr")
-            try OpenSSL.run(["req", "-new"] + ec + ["-nodes", "-keyout", key, "-out", request, "-subj", subject])
-            try OpenSSL.run([
+            try await OpenSSL.run(["req", "-new"] + ec + ["-nodes", "-keyout", key, "-out", request, "-subj", subject])
+            try await OpenSSL.run([
                 "x509", "-req", "-in", request, "-CA", issuer, "-CAkey", issuerKey, "-CAcreateserial", "-days", "2", "-extfile", extensions,
                 "-out", certificate,
             ])
             chmod(key, 0o600)
             return (certificate, key)
         }
-        let (intermediate, intermediateKey) = try issue(
+        let (intermediate, intermediateKey) = try await issue(
             "intermediate", subject: "/CN=Test Intermediate CA", by: root, issuerKey: rootKey, extensions: caExtensions
         )
-        let (leaf, leafKey) = try issue("leaf", subject: "/CN=localhost", by: intermediate, issuerKey: intermediateKey, extensions: leafExtensions)
+        let (leaf, leafKey) = try await issue("leaf", subject: "/CN=localhost", by: intermediate, issuerKey: intermediateKey, extensions: leafExtensions)
         let fullChain = folder.path("fullchain.pem")
         try (String(contentsOfFile: leaf, encoding: .utf8) + String(contentsOfFile: intermediate, encoding: .utf8))
             .write(toFile: fullChain, atomically: true, encoding: .utf8)
@@ -193,8 +193,16 @@ struct CommandRun {
     var output: String
 }
 
-/// Runs a command to its end.
-func runCommand(_ path: String, _ arguments: [String]) throws -> CommandRun {
+/// Runs a command to its end, waiting on a thread of its own: a blocking wait on one of the
+/// test pool's threads (two on a 2-core machine) would stall every other suite's tasks, the
+/// servers' request handlers included, for as long as the command runs.
+func runCommand(_ path: String, _ arguments: [String]) async throws -> CommandRun {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try runCommandBlocking(path, arguments) }) }
+    }
+}
+
+private func runCommandBlocking(_ path: String, _ arguments: [String]) throws -> CommandRun {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
@@ -210,8 +218,8 @@ func runCommand(_ path: String, _ arguments: [String]) throws -> CommandRun {
 
 /// Debian's `openssl`.
 enum OpenSSL {
-    static func run(_ arguments: [String]) throws {
-        let run = try runCommand("/usr/bin/openssl", arguments)
+    static func run(_ arguments: [String]) async throws {
+        let run = try await runCommand("/usr/bin/openssl", arguments)
         guard run.status == 0 else { throw CommandFailure(command: "openssl \(arguments.joined(separator: " "))", output: run.output) }
     }
 }
@@ -222,15 +230,15 @@ enum Curl {
     /// (the requests that are meant to fail are refused at once, so it costs nothing).
     static let maxTime = 30
 
-    static func run(_ arguments: [String]) throws -> CommandRun {
-        try runCommand("/usr/bin/curl", ["-sS", "-o", "/dev/null", "--max-time", "\(Curl.maxTime)"] + arguments)
+    static func run(_ arguments: [String]) async throws -> CommandRun {
+        try await runCommand("/usr/bin/curl", ["-sS", "-o", "/dev/null", "--max-time", "\(Curl.maxTime)"] + arguments)
     }
 
     /// Tries until curl succeeds.
     static func waitFor(_ arguments: [String], within timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let run = try run(arguments)
+            let run = try await run(arguments)
             if run.status == 0 { return }
             guard ContinuousClock.now < deadline else { throw CommandFailure(command: "curl \(arguments.joined(separator: " "))", output: run.output) }
             try await Task.sleep(for: .milliseconds(100))

@@ -63,7 +63,7 @@ func withService(
     let tls: (reloader: TLSReloader, folder: TemporaryDirectory)?
     if setup == nil, testsOverHTTPS {
         let folder = try TemporaryDirectory()
-        let files = try Certificates.selfSigned("server", in: folder)
+        let files = try await Certificates.selfSigned("server", in: folder)
         configuration.http.tls = files
         tls = (TLSReloader(files: files, initial: try TLSCertificateLoader.load(files), pollInterval: nil, logger: logs.logger()), folder)
     } else {

@@ -52,10 +52,10 @@ struct TLSTests {
     // MARK: Loader
 
     @Test("A good pair loads, with its subject, expiry and the key's permissions")
-    func loadsGoodPair() throws {
+    func loadsGoodPair() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("good", commonName: "webhook.test", in: folder)
+        let pair = try await Certificates.selfSigned("good", commonName: "webhook.test", in: folder)
         let loaded = try TLSCertificateLoader.load(pair)
         #expect(loaded.subject == "webhook.test")
         #expect(loaded.notValidAfter > Date().addingTimeInterval(86_400))
@@ -65,19 +65,19 @@ struct TLSTests {
     }
 
     @Test("Each bad pair is refused with the file and the reason")
-    func refusesBadPairs() throws {
+    func refusesBadPairs() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let good = try Certificates.selfSigned("good", in: folder)
-        let other = try Certificates.selfSigned("other", in: folder)
-        let expired = try Certificates.expired("expired", in: folder)
-        let future = try Certificates.dated("future", from: "20400101000000Z", to: "20400102000000Z", in: folder)
+        let good = try await Certificates.selfSigned("good", in: folder)
+        let other = try await Certificates.selfSigned("other", in: folder)
+        let expired = try await Certificates.expired("expired", in: folder)
+        let future = try await Certificates.dated("future", from: "20400101000000Z", to: "20400102000000Z", in: folder)
         let notPEM = folder.path("not.pem")
         try "hello\n".write(toFile: notPEM, atomically: true, encoding: .utf8)
         let empty = folder.path("empty.pem")
         try "".write(toFile: empty, atomically: true, encoding: .utf8)
         let encrypted = folder.path("encrypted-key.pem")
-        try OpenSSL.run(["pkey", "-in", good.keyPath, "-aes256", "-passout", "pass:secret", "-out", encrypted])
+        try await OpenSSL.run(["pkey", "-in", good.keyPath, "-aes256", "-passout", "pass:secret", "-out", encrypted])
         let missing = folder.path("missing.pem")
         let cases: [(AppConfiguration.TLSFiles, String, String, String)] = [
             (.init(certificatePath: missing, keyPath: good.keyPath), "TLS_CERT_PATH", missing, "no such file"),
@@ -103,14 +103,14 @@ struct TLSTests {
     // MARK: A live HTTPS server
 
     @Test("RSA and EC keys load in each PEM form: PKCS#8, PKCS#1 and SEC1")
-    func loadsEveryKeyForm() throws {
+    func loadsEveryKeyForm() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let rsa = try Certificates.selfSigned("rsa", key: .rsa, in: folder)
-        let ec = try Certificates.selfSigned("ec", in: folder)
+        let rsa = try await Certificates.selfSigned("rsa", key: .rsa, in: folder)
+        let ec = try await Certificates.selfSigned("ec", in: folder)
         let pkcs1 = folder.path("rsa-pkcs1.pem"), sec1 = folder.path("ec-sec1.pem")
-        try OpenSSL.run(["rsa", "-in", rsa.keyPath, "-traditional", "-out", pkcs1])
-        try OpenSSL.run(["ec", "-in", ec.keyPath, "-out", sec1])
+        try await OpenSSL.run(["rsa", "-in", rsa.keyPath, "-traditional", "-out", pkcs1])
+        try await OpenSSL.run(["ec", "-in", ec.keyPath, "-out", sec1])
         #expect(try String(contentsOfFile: pkcs1, encoding: .utf8).hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
         #expect(try String(contentsOfFile: sec1, encoding: .utf8).hasPrefix("-----BEGIN EC PRIVATE KEY-----"))
         for files in [
@@ -125,16 +125,16 @@ struct TLSTests {
     func servesTheChain() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let chain = try Certificates.chain(in: folder)
+        let chain = try await Certificates.chain(in: folder)
         try await withHTTPSServer(chain.served) { port, _, _ async throws in
             let url = "https://localhost:\(port)/health"
-            #expect(try Curl.run(["--cacert", chain.root, "-w", "%{http_code}", url]).output == "200")
-            #expect(try Curl.run(["--cacert", chain.root, "--http1.1", "-w", "%{http_code}", url]).output == "200")
+            #expect(try await Curl.run(["--cacert", chain.root, "-w", "%{http_code}", url]).output == "200")
+            #expect(try await Curl.run(["--cacert", chain.root, "--http1.1", "-w", "%{http_code}", url]).output == "200")
         }
         // Served without its intermediate, the same client cannot verify it.
         let leafOnly = AppConfiguration.TLSFiles(certificatePath: chain.leaf, keyPath: chain.served.keyPath)
         try await withHTTPSServer(leafOnly) { port, _, _ async throws in
-            #expect(try Curl.run(["--cacert", chain.root, "https://localhost:\(port)/health"]).status != 0)
+            #expect(try await Curl.run(["--cacert", chain.root, "https://localhost:\(port)/health"]).status != 0)
         }
     }
 
@@ -144,21 +144,21 @@ struct TLSTests {
     func protocolsAndCiphers(key: Certificates.KeyType) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", key: key, in: folder)
+        let pair = try await Certificates.selfSigned("server", key: key, in: folder)
         let algorithm = key == .ec ? "ECDSA" : "RSA"
         try await withHTTPSServer(pair) { port, _, _ async throws in
-            func handshake(_ options: [String]) throws -> Bool {
-                let run = try runCommand("/usr/bin/openssl", ["s_client", "-brief", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + options)
+            func handshake(_ options: [String]) async throws -> Bool {
+                let run = try await runCommand("/usr/bin/openssl", ["s_client", "-brief", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + options)
                 return run.status == 0 && run.output.contains("CONNECTION ESTABLISHED")
             }
-            #expect(try handshake(["-tls1_3"]))
-            #expect(try handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-GCM-SHA256"]))
-            #expect(try handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-CHACHA20-POLY1305"]))
+            #expect(try await handshake(["-tls1_3"]))
+            #expect(try await handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-GCM-SHA256"]))
+            #expect(try await handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-CHACHA20-POLY1305"]))
             // CBC with SHA-1, and (for RSA) key exchange without forward secrecy: refused.
-            #expect(try !handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-SHA"]))
-            if key == .rsa { #expect(try !handshake(["-tls1_2", "-cipher", "AES128-GCM-SHA256"])) }
-            #expect(try !handshake(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]))
-            #expect(try !handshake(["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]))
+            #expect(try await !handshake(["-tls1_2", "-cipher", "ECDHE-\(algorithm)-AES128-SHA"]))
+            if key == .rsa { #expect(try await !handshake(["-tls1_2", "-cipher", "AES128-GCM-SHA256"])) }
+            #expect(try await !handshake(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]))
+            #expect(try await !handshake(["-tls1", "-cipher", "DEFAULT@SECLEVEL=0"]))
         }
     }
 
@@ -166,7 +166,7 @@ struct TLSTests {
     func handshakeDeadline() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         try await withHTTPSServer(pair, idleTimeout: .seconds(1)) { port, _, _ in
             let silent = try RawSocket(port: port)
             defer { close(silent.descriptor) }
@@ -186,11 +186,11 @@ struct TLSTests {
             #expect(answer.closed)
             #expect(!answer.text.contains("200"))
             // A client that does not trust the certificate.
-            #expect(try Curl.run(["https://localhost:\(port)/health"]).status != 0)
+            #expect(try await Curl.run(["https://localhost:\(port)/health"]).status != 0)
 
             let failures = "qualia_webhook_tls_handshake_failures_total"
-            #expect(try metric("\(failures){reason=\"timeout\"}", port: port, trusting: pair) == 2)
-            #expect(try metric("\(failures){reason=\"failed\"}", port: port, trusting: pair) == 2)
+            #expect(try await metric("\(failures){reason=\"timeout\"}", port: port, trusting: pair) == 2)
+            #expect(try await metric("\(failures){reason=\"failed\"}", port: port, trusting: pair) == 2)
         }
     }
 
@@ -198,7 +198,7 @@ struct TLSTests {
     func idleAfterHandshake() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         try await withHTTPSServer(pair, idleTimeout: .seconds(1)) { port, _, _ in
             for protocolName in ["http/1.1", "h2"] {
                 // Over h2 the client sends its preface and never answers the server's GOAWAY
@@ -222,7 +222,7 @@ struct TLSTests {
                                     break
                             print(round(time.monotonic() - started, 2))
                     """
-                let run = try Python.run(["-c", script, pair.certificatePath, String(port), protocolName], input: Data())
+                let run = try await Python.run(["-c", script, pair.certificatePath, String(port), protocolName], input: Data())
                 let output = String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(run.status == 0, "\(protocolName): \(run.errors)")
                 #expect((Double(output) ?? 99) < 6, "\(protocolName) stayed open \(output) s")
@@ -234,13 +234,13 @@ struct TLSTests {
     func negotiatesHTTP2() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         try await withHTTPSServer(pair) { port, _, _ in
             let url = "https://127.0.0.1:\(port)/health"
-            #expect(try Curl.run(["--cacert", pair.certificatePath, "--http2", "-w", "%{http_version}", url]).output == "2")
-            #expect(try Curl.run(["--cacert", pair.certificatePath, "--http1.1", "-w", "%{http_version}", url]).output == "1.1")
+            #expect(try await Curl.run(["--cacert", pair.certificatePath, "--http2", "-w", "%{http_version}", url]).output == "2")
+            #expect(try await Curl.run(["--cacert", pair.certificatePath, "--http1.1", "-w", "%{http_version}", url]).output == "1.1")
             let body = String(data: try JSONSerialization.data(withJSONObject: specExample()), encoding: .utf8) ?? ""
-            let post = try Curl.run([
+            let post = try await Curl.run([
                 "--cacert", pair.certificatePath, "--http2", "-w", "%{http_version} %{http_code}", "-u",
                 "\(testCredentials.username):\(testCredentials.password)", "-H", "Content-Type: application/json", "--data-binary", body,
                 "https://127.0.0.1:\(port)/webhook/messages",
@@ -253,7 +253,7 @@ struct TLSTests {
     func connectionFieldsStayOffHTTP2() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         try await withHTTPSServer(pair) { port, _, _ async throws in
             let body = String(data: try JSONSerialization.data(withJSONObject: specExample()), encoding: .utf8) ?? ""
             let cases: [(name: String, arguments: [String], status: String)] = [
@@ -266,7 +266,7 @@ struct TLSTests {
             ]
             for (name, arguments, status) in cases {
                 for version in ["--http2", "--http1.1"] {
-                    let run = try runCommand("/usr/bin/curl", ["-sS", "-D", "-", "--max-time", "\(Curl.maxTime)", "--cacert", pair.certificatePath, version] + arguments)
+                    let run = try await runCommand("/usr/bin/curl", ["-sS", "-D", "-", "--max-time", "\(Curl.maxTime)", "--cacert", pair.certificatePath, version] + arguments)
                     #expect(run.status == 0, "\(name) \(version): \(run.output)")
                     let head = run.output.lowercased()
                     #expect(head.contains(version == "--http2" ? "http/2 \(status)" : "http/1.1 \(status)"), "\(name) \(version): \(run.output)")
@@ -282,7 +282,7 @@ struct TLSTests {
     func streamOverWSS() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         try await withHTTPSServer(pair) { port, _, _ in
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pair.certificatePath))
@@ -296,7 +296,7 @@ struct TLSTests {
                         url: "wss://localhost:\(port)/webhook/stream", configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers),
                         tlsConfiguration: trust, logger: Logger(label: "wss-test")
                     ) { inbound, _, _ in
-                        let post = try Curl.run([
+                        let post = try await Curl.run([
                             "--cacert", pair.certificatePath, "-w", "%{http_code}", "-u", "\(testCredentials.username):\(testCredentials.password)",
                             "-H", "Content-Type: application/json", "--data-binary", body, "https://127.0.0.1:\(port)/webhook/messages",
                         ])
@@ -323,9 +323,9 @@ struct TLSTests {
     func reloadsWithoutDroppingConnections() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let first = try Certificates.selfSigned("first", commonName: "first", in: folder)
-        let second = try Certificates.selfSigned("second", commonName: "second", in: folder)
-        let stranger = try Certificates.selfSigned("stranger", in: folder)
+        let first = try await Certificates.selfSigned("first", commonName: "first", in: folder)
+        let second = try await Certificates.selfSigned("second", commonName: "second", in: folder)
+        let stranger = try await Certificates.selfSigned("stranger", in: folder)
         let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
         try Certificates.install(first, as: served)
         try await withHTTPSServer(served) { port, reloader, logs in
@@ -340,8 +340,8 @@ struct TLSTests {
 
                 try Certificates.install(second, as: served)
                 #expect(await reloader.reload(.request))
-                #expect(try Curl.run(["--cacert", second.certificatePath, url]).status == 0)
-                #expect(try Curl.run(["--cacert", first.certificatePath, url]).status != 0)
+                #expect(try await Curl.run(["--cacert", second.certificatePath, url]).status == 0)
+                #expect(try await Curl.run(["--cacert", first.certificatePath, url]).status != 0)
                 #expect(try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5)).status == .ok)
                 // The same trust in a fresh client (so a new connection) fails now.
                 let fresh = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(tlsConfiguration: tls))
@@ -353,12 +353,12 @@ struct TLSTests {
                 try FileManager.default.removeItem(atPath: served.keyPath)
                 try FileManager.default.copyItem(atPath: stranger.keyPath, toPath: served.keyPath)
                 #expect(await !reloader.reload(.request))
-                #expect(try Curl.run(["--cacert", second.certificatePath, url]).status == 0)
+                #expect(try await Curl.run(["--cacert", second.certificatePath, url]).status == 0)
                 #expect(logs.lines.contains { $0.contains("TLS certificate refused") && $0.contains("does not match") })
-                #expect(try metric("qualia_webhook_tls_reloads_total{outcome=\"loaded\"}", port: port, trusting: second) == 1)
-                #expect(try metric("qualia_webhook_tls_reloads_total{outcome=\"refused\"}", port: port, trusting: second) == 1)
+                #expect(try await metric("qualia_webhook_tls_reloads_total{outcome=\"loaded\"}", port: port, trusting: second) == 1)
+                #expect(try await metric("qualia_webhook_tls_reloads_total{outcome=\"refused\"}", port: port, trusting: second) == 1)
                 let secondExpiry = try TLSCertificateLoader.load(second).notValidAfter.timeIntervalSince1970
-                let served = try metric("qualia_webhook_tls_certificate_expiration_timestamp_seconds", port: port, trusting: second)
+                let served = try await metric("qualia_webhook_tls_certificate_expiration_timestamp_seconds", port: port, trusting: second)
                 #expect(served == secondExpiry.rounded(.down))
             } catch {
                 try? await client.shutdown()
@@ -372,14 +372,14 @@ struct TLSTests {
     func reloadsOnFileChange() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let first = try Certificates.selfSigned("first", in: folder)
-        let second = try Certificates.selfSigned("second", in: folder)
+        let first = try await Certificates.selfSigned("first", in: folder)
+        let second = try await Certificates.selfSigned("second", in: folder)
         let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
         try Certificates.install(first, as: served)
         try await withHTTPSServer(served, pollInterval: .milliseconds(100)) { port, _, logs in
             try Certificates.install(second, as: served)
             let deadline = ContinuousClock.now + .seconds(10)
-            while try Curl.run(["--cacert", second.certificatePath, "https://127.0.0.1:\(port)/health"]).status != 0 {
+            while try await Curl.run(["--cacert", second.certificatePath, "https://127.0.0.1:\(port)/health"]).status != 0 {
                 try #require(ContinuousClock.now < deadline, "the new certificate was not served within 10 s")
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -393,9 +393,9 @@ struct TLSTests {
     func binaryRefusesBadPair() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let good = try Certificates.selfSigned("good", in: folder)
-        let other = try Certificates.selfSigned("other", in: folder)
-        let expired = try Certificates.expired("expired", in: folder)
+        let good = try await Certificates.selfSigned("good", in: folder)
+        let other = try await Certificates.selfSigned("other", in: folder)
+        let expired = try await Certificates.expired("expired", in: folder)
         let missing = folder.path("missing.pem")
         let cases: [(AppConfiguration.TLSFiles, String)] = [
             (.init(certificatePath: missing, keyPath: good.keyPath), "TLS_CERT_PATH \(missing): no such file"),
@@ -417,8 +417,8 @@ struct TLSTests {
     func binaryReloadsOnHangup() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let first = try Certificates.selfSigned("first", in: folder)
-        let second = try Certificates.selfSigned("second", in: folder)
+        let first = try await Certificates.selfSigned("first", in: folder)
+        let second = try await Certificates.selfSigned("second", in: folder)
         let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
         try Certificates.install(first, as: served)
         chmod(served.keyPath, 0o640)
@@ -461,7 +461,7 @@ struct TLSTests {
     func binaryWarnsAboutClearText() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let pair = try Certificates.selfSigned("server", in: folder)
+        let pair = try await Certificates.selfSigned("server", in: folder)
         for tls in [false, true] {
             let port = try freeLoopbackPort()
             var environment = ["HOST": "0.0.0.0", "PORT": String(port)]
