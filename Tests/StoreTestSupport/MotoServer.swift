@@ -116,8 +116,10 @@ public enum MotoServer {
                 message: "moto is not installed (pip install 'moto[server]') and DYNAMODB_TEST_ENDPOINT is not set; CI must have one of them"
             )
         }
+        // Each attempt may wait 30 s, not the production 5: the shared moto runs operations one at
+        // a time and walks whole tables, so under a full test run one call can queue for seconds.
         return try DynamoDBClient(
-            configuration: .init(region: "us-east-1", endpoint: endpoint, retryPolicy: retryPolicy),
+            configuration: .init(region: "us-east-1", endpoint: endpoint, requestTimeout: .seconds(30), retryPolicy: retryPolicy),
             credentialProvider: StaticCredentialProvider(AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")),
             logger: Logger(label: "test")
         )
