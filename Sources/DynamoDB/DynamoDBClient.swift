@@ -15,8 +15,10 @@ public final class DynamoDBClient: Sendable {
     public struct Configuration: Sendable {
         /// The region, such as `us-east-1`.
         public var region: String
-        /// The endpoint URL; `https://dynamodb.{region}.amazonaws.com` when `nil`.
+        /// The endpoint URL; when `nil`, the region's own, chosen by ``regionalEndpoint``.
         public var endpoint: String?
+        /// Which of the region's endpoints to use when ``endpoint`` is `nil` (FIPS, dual-stack).
+        public var regionalEndpoint: DynamoDBEndpoint
         /// How long a connection attempt may take.
         public var connectTimeout: TimeAmount
         /// How long one attempt of one request may take, answer included; never past the
@@ -30,12 +32,14 @@ public final class DynamoDBClient: Sendable {
 
         /// Creates a configuration.
         public init(
-            region: String, endpoint: String? = nil, connectTimeout: TimeAmount = .seconds(2), requestTimeout: TimeAmount = .seconds(5),
+            region: String, endpoint: String? = nil, regionalEndpoint: DynamoDBEndpoint = DynamoDBEndpoint(),
+            connectTimeout: TimeAmount = .seconds(2), requestTimeout: TimeAmount = .seconds(5),
             retryPolicy: RetryPolicy = RetryPolicy(), metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
         ) {
             self.metricsFactory = metricsFactory
             self.region = region
             self.endpoint = endpoint
+            self.regionalEndpoint = regionalEndpoint
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
             self.retryPolicy = retryPolicy
@@ -52,8 +56,10 @@ public final class DynamoDBClient: Sendable {
     }
 
     private let configuration: Configuration
-    private let endpointURL: String
-    private let hostHeader: String
+    /// The URL requests are sent to, ending in `/`.
+    let endpointURL: String
+    /// The `host` header signed and sent.
+    let hostHeader: String
     private let credentialProvider: any CredentialProvider
     private let httpClient: HTTPClient
     private let keyCache = SigningKeyCache()
@@ -62,7 +68,7 @@ public final class DynamoDBClient: Sendable {
     /// Creates a client with its own connection pool.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
     public init(configuration: Configuration, credentialProvider: any CredentialProvider, logger: Logger) throws {
-        let endpoint = configuration.endpoint ?? "https://dynamodb.\(configuration.region).amazonaws.com"
+        let endpoint = configuration.endpoint ?? configuration.regionalEndpoint.url(region: configuration.region)
         guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
         else {

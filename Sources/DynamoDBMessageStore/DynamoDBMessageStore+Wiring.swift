@@ -14,17 +14,34 @@ extension DynamoDBMessageStore {
         public var tableName: String
         /// `AWS_REGION`, such as `us-east-1`.
         public var region: String
-        /// An endpoint other than the region's (a local moto server, say), or `nil`.
+        /// An endpoint other than the region's (a local moto server, say), or `nil`. It wins
+        /// over ``useFIPSEndpoint`` and ``useDualStackEndpoint``.
         public var endpoint: String?
+        /// `AWS_USE_FIPS_ENDPOINT`: the region's FIPS endpoint (`dynamodb-fips.{region}.…`).
+        public var useFIPSEndpoint: Bool
+        /// `AWS_USE_DUALSTACK_ENDPOINT`: the region's dual-stack endpoint (IPv4 and IPv6,
+        /// `dynamodb.{region}.api.aws`).
+        public var useDualStackEndpoint: Bool
         /// The `AWS_*` variables (and `HOME`) that the credential chain reads.
         public var awsEnvironment: [String: String]
 
         /// Creates settings.
-        public init(tableName: String, region: String, endpoint: String? = nil, awsEnvironment: [String: String] = [:]) {
+        public init(
+            tableName: String, region: String, endpoint: String? = nil, useFIPSEndpoint: Bool = false, useDualStackEndpoint: Bool = false,
+            awsEnvironment: [String: String] = [:]
+        ) {
             self.tableName = tableName
             self.region = region
             self.endpoint = endpoint
+            self.useFIPSEndpoint = useFIPSEndpoint
+            self.useDualStackEndpoint = useDualStackEndpoint
             self.awsEnvironment = awsEnvironment
+        }
+
+        /// The URL the store's client sends to: ``endpoint`` when set, else the region's own
+        /// (FIPS, dual-stack or both as chosen), as the AWS SDKs' endpoint rules build it.
+        public var endpointURL: String {
+            endpoint ?? DynamoDBEndpoint(useFIPS: useFIPSEndpoint, useDualStack: useDualStackEndpoint).url(region: region)
         }
 
         /// The endpoint that the AWS SDKs' variables choose: `AWS_ENDPOINT_URL_DYNAMODB`, then
@@ -43,7 +60,7 @@ extension DynamoDBMessageStore {
     ) throws -> DynamoDBClient {
         let chain = CredentialProviderChain.default(environment: settings.awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
         return try DynamoDBClient(
-            configuration: .init(region: settings.region, endpoint: settings.endpoint, metricsFactory: metricsFactory),
+            configuration: .init(region: settings.region, endpoint: settings.endpointURL, metricsFactory: metricsFactory),
             credentialProvider: CachingCredentialProvider(chain), logger: logger
         )
     }

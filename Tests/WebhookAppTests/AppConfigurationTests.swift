@@ -84,6 +84,38 @@ import Testing
         )))
     }
 
+    @Test func fipsAndDualStackEndpointsAreChosenByTheSDKsVariables() throws {
+        let base = ["DYNAMODB_TABLE": "messages", "AWS_REGION": "us-gov-west-1"]
+        let plain = try AppConfiguration.Store.dynamoDBSettings(environment: base)
+        #expect(!plain.useFIPSEndpoint && !plain.useDualStackEndpoint)
+        #expect(plain.endpointURL == "https://dynamodb.us-gov-west-1.amazonaws.com")
+        let both = try AppConfiguration.Store.dynamoDBSettings(
+            environment: base.merging(["AWS_USE_FIPS_ENDPOINT": "TRUE", "AWS_USE_DUALSTACK_ENDPOINT": "True"]) { $1 }
+        )
+        #expect(both.useFIPSEndpoint && both.useDualStackEndpoint)
+        #expect(both.endpointURL == "https://dynamodb-fips.us-gov-west-1.api.aws")
+        let off = try AppConfiguration.Store.dynamoDBSettings(environment: base.merging(["AWS_USE_FIPS_ENDPOINT": "false"]) { $1 })
+        #expect(!off.useFIPSEndpoint)
+        // An explicit endpoint wins over both.
+        let local = try AppConfiguration.Store.dynamoDBSettings(
+            environment: base.merging(["AWS_USE_FIPS_ENDPOINT": "true", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:5000"]) { $1 }
+        )
+        #expect(local.endpointURL == "http://127.0.0.1:5000")
+    }
+
+    @Test func anEndpointVariantOtherThanTrueOrFalseStopsTheStart() {
+        let environment = credentials.merging([
+            "STORE": "dynamodb", "DYNAMODB_TABLE": "messages", "AWS_USE_FIPS_ENDPOINT": "yes", "AWS_USE_DUALSTACK_ENDPOINT": "1",
+        ]) { $1 }
+        #expect {
+            try AppConfiguration(environment: environment)
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.problems.contains("AWS_USE_FIPS_ENDPOINT must be true or false")
+                && error.problems.contains("AWS_USE_DUALSTACK_ENDPOINT must be true or false")
+        }
+    }
+
     @Test func dynamoDBNeedsATable() {
         let error = #expect(throws: ConfigurationError.self) {
             try AppConfiguration(environment: credentials.merging(["STORE": "dynamodb"]) { $1 })

@@ -257,8 +257,10 @@ extension AppConfiguration {
         /// `data/messages.sqlite`; its folder is created on start).
         case sqlite(path: String)
         /// `STORE=dynamodb`: the table `DYNAMODB_TABLE` (required) in `AWS_REGION` (default
-        /// `us-east-1`), at `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` when set, with
-        /// credentials from the AWS SDKs' chain (the `AWS_*` variables and `HOME`).
+        /// `us-east-1`), at `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` when set, else at
+        /// the region's endpoint that `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT`
+        /// (`true` or `false`, default `false`) choose, with credentials from the AWS SDKs'
+        /// chain (the `AWS_*` variables and `HOME`).
         case dynamoDB(DynamoDBMessageStore.Settings)
 
         /// The embedded store at its default path.
@@ -318,6 +320,8 @@ extension AppConfiguration {
                 tableName: table ?? "",
                 region: reader.checked("AWS_REGION", default: "us-east-1", rule: "a region name such as us-east-1", AppConfiguration.isRegionName),
                 endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: reader.environment),
+                useFIPSEndpoint: reader.boolean("AWS_USE_FIPS_ENDPOINT", default: false),
+                useDualStackEndpoint: reader.boolean("AWS_USE_DUALSTACK_ENDPOINT", default: false),
                 awsEnvironment: reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" }
             )
         }
