@@ -7,7 +7,8 @@ import NIOCore
 import NIOHTTP1
 
 /// A small DynamoDB client: the JSON 1.0 protocol over one shared, pooled `HTTPClient`,
-/// signed with SigV4, retrying throttling, 5xx and connection failures with backoff.
+/// signed with SigV4, retrying throttling, 5xx and connection failures with backoff (see
+/// `DynamoDBClient+Transport.swift`).
 ///
 /// Create one per process and call ``shutdown()`` when done.
 public final class DynamoDBClient: Sendable {
@@ -55,15 +56,15 @@ public final class DynamoDBClient: Sendable {
         }
     }
 
-    private let configuration: Configuration
+    let configuration: Configuration
     /// The URL requests are sent to, ending in `/`.
     let endpointURL: String
     /// The `host` header signed and sent.
     let hostHeader: String
-    private let credentialProvider: any CredentialProvider
-    private let httpClient: HTTPClient
-    private let keyCache = SigningKeyCache()
-    private let logger: Logger
+    let credentialProvider: any CredentialProvider
+    let httpClient: HTTPClient
+    let keyCache = SigningKeyCache()
+    let logger: Logger
 
     /// Creates a client with its own connection pool.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
@@ -197,128 +198,6 @@ public final class DynamoDBClient: Sendable {
     public func describeTimeToLive(_ tableName: String) async throws -> TimeToLiveDescription {
         let output: DescribeTimeToLiveOutput = try await send("DescribeTimeToLive", TableNameInput(tableName: tableName))
         return output.timeToLiveDescription
-    }
-
-    // MARK: Transport
-
-    /// Sends one operation, retrying as the retry policy allows, all of it before one deadline.
-    ///
-    /// The deadline is the earlier of ``Deadline/current`` (the caller's, when it set one with
-    /// ``Deadline/run(isolation:_:)``) and `maxTotalDuration` from now. Every attempt's HTTP deadline is
-    /// the earlier of `requestTimeout` from its start and that deadline; a retry whose backoff
-    /// would end after it is not started (the last attempt's error is thrown instead); the
-    /// credential fetch runs under it too (``HTTPCredentialClient`` reads ``Deadline/current``).
-    /// So the call returns or throws by the deadline, plus the time to notice.
-    func send<Output: OperationOutput>(_ operation: String, _ input: some OperationInput) async throws -> Output {
-        try await send(operation, body: input.jsonBody) { try Output.decode($0) }
-    }
-
-    private func send<Output>(
-        _ operation: String, body: [UInt8], decode: (ByteBufferView) throws -> Output
-    ) async throws -> Output {
-        let policy = configuration.retryPolicy
-        let deadline = Deadline.after(policy.maxTotalDuration).effective
-        return try await deadline.run { () async throws -> Output in
-            var attempt = 1
-            while true {
-                do {
-                    return try await sendOnce(operation, body: body, deadline: deadline, decode: decode)
-                } catch let error as DynamoDBError {
-                    if error.isThrottling {
-                        Counter(label: Self.throttlesMetric, dimensions: [("operation", operation)], factory: configuration.metricsFactory).increment()
-                    }
-                    guard error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts else { throw error }
-                    let delay = policy.delay(beforeRetry: attempt)
-                    guard ContinuousClock.now + delay < deadline.instant else { throw error }
-                    // Made when needed (the factory finds the same series again): retries are rare.
-                    Counter(
-                        label: Self.retriesMetric, dimensions: [("operation", operation), ("reason", Self.retryReason(error))],
-                        factory: configuration.metricsFactory
-                    ).increment()
-                    logger.debug(
-                        "Retrying DynamoDB request",
-                        metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
-                    )
-                    try await Task.sleep(for: delay)
-                    attempt += 1
-                }
-            }
-        }
-    }
-
-    /// Retries started, by operation and ``retryReason(_:)`` (a counter).
-    public static let retriesMetric = "qualia_webhook_dynamodb_retries_total"
-    /// Answers refused for going too fast, by operation, retried or not (a counter).
-    public static let throttlesMetric = "qualia_webhook_dynamodb_throttles_total"
-
-    /// Why a retryable failure is retried, as a label: `throttling`, `server_error` (a 5xx),
-    /// `connection`, or `transaction_conflict` (a transaction cancelled by another in flight).
-    static func retryReason(_ error: DynamoDBError) -> String {
-        if error.kind == .connection { return "connection" }
-        if error.isThrottling { return "throttling" }
-        if (error.statusCode ?? 0) >= 500 { return "server_error" }
-        return "transaction_conflict"
-    }
-
-    /// The failures AsyncHTTPClient reports when time runs out rather than the connection.
-    private static let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout]
-
-    /// One attempt, ending by `deadline` at the latest.
-    private func sendOnce<Output>(
-        _ operation: String, body: [UInt8], deadline: Deadline, decode: (ByteBufferView) throws -> Output
-    ) async throws -> Output {
-        guard !deadline.hasPassed else { throw DynamoDBError.deadlineExceeded(operation) }
-        let credentials: AWSCredentials
-        do {
-            credentials = try await credentialProvider.credentials()
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            // A fetch cut short by the deadline says so, rather than "no credentials".
-            if deadline.hasPassed { throw DynamoDBError.deadlineExceeded(operation, after: error) }
-            throw DynamoDBError(kind: .credentials, code: "CredentialsUnavailable", message: String(describing: error))
-        }
-        let remaining = deadline.remaining
-        guard remaining > .zero else { throw DynamoDBError.deadlineExceeded(operation) }
-        let headers: [(name: String, value: String)] = [
-            ("host", hostHeader),
-            ("content-type", "application/x-amz-json-1.0"),
-            ("x-amz-target", "DynamoDB_20120810.\(operation)"),
-        ]
-        let signer = SigV4Signer(credentials: credentials, region: configuration.region, service: "dynamodb", keyCache: keyCache)
-        let signing = signer.signingHeaders(for: .init(method: "POST", path: "/", headers: headers, body: body), date: Date())
-
-        var request = HTTPClientRequest(url: endpointURL)
-        request.method = .POST
-        for (name, value) in headers + signing { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-
-        let status: Int
-        let responseBody: ByteBuffer
-        do {
-            // AsyncHTTPClient's deadline covers waiting for a connection, the answer and its body.
-            let timeout = min(configuration.requestTimeout, TimeAmount(remaining))
-            let response = try await httpClient.execute(request, deadline: .now() + timeout)
-            status = Int(response.status.code)
-            responseBody = try await response.body.collect(upTo: 32 * 1024 * 1024)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as HTTPClientError where error == .alreadyShutdown {
-            throw DynamoDBError(kind: .clientShutDown, code: "ClientShutDown", message: "the DynamoDB client is shut down")
-        } catch {
-            // A timeout at the deadline is the deadline's doing; a refused or reset connection
-            // (which AsyncHTTPClient retries until the deadline) keeps its own name for the log.
-            if deadline.hasPassed, let error = error as? HTTPClientError, Self.timeouts.contains(error) {
-                throw DynamoDBError.deadlineExceeded(operation, after: error)
-            }
-            throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
-        }
-        guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView)) }
-        do {
-            return try decode(responseBody.readableBytesView)
-        } catch {
-            throw DynamoDBError(kind: .invalidResponse, code: "InvalidResponse", message: "\(operation) answered an unreadable body: \(error)")
-        }
     }
 }
 
