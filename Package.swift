@@ -46,6 +46,12 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The system's zlib (Debian: zlib1g-dev), for its CRC32 of DynamoDB's answers. The
+        // binary links it already (the WebSocket compression of hummingbird-websocket).
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // JSON values and a strict, fast parser for them (request bodies, stored attachments).
         .target(name: "JSON", swiftSettings: swiftSettings),
         // The store seam: the domain item, the `MessageStore` protocol and the delivery rules.
@@ -82,6 +88,7 @@ let package = Package(
             name: "DynamoDB",
             dependencies: [
                 "AWSSigning",
+                "CZlib",
                 "JSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -224,7 +231,10 @@ let package = Package(
             name: "DynamoDBTests",
             dependencies: [
                 "AWSSigning", "DynamoDB", "DynamoDBMessageStore", "JSON", "MessageStore", "StoreTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

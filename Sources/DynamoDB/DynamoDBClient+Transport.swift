@@ -8,6 +8,7 @@ import NIOHTTP1
 
 extension DynamoDBClient {
     /// Sends one operation, retrying as the retry policy allows, all of it before one deadline.
+    /// An answer whose body does not match its `x-amz-crc32` is retried like a 5xx.
     ///
     /// The deadline is the earlier of ``Deadline/current`` (the caller's, when it set one with
     /// ``Deadline/run(isolation:_:)``) and `maxTotalDuration` from now. Every attempt's HTTP deadline is
@@ -58,9 +59,11 @@ extension DynamoDBClient {
     public static let throttlesMetric = "qualia_webhook_dynamodb_throttles_total"
 
     /// Why a retryable failure is retried, as a label: `throttling`, `server_error` (a 5xx),
-    /// `connection`, or `transaction_conflict` (a transaction cancelled by another in flight).
+    /// `connection`, `checksum` (an answer that does not match its `x-amz-crc32`), or
+    /// `transaction_conflict` (a transaction cancelled by another in flight).
     static func retryReason(_ error: DynamoDBError) -> String {
         if error.kind == .connection { return "connection" }
+        if error.isChecksumMismatch { return "checksum" }
         if error.isThrottling { return "throttling" }
         if (error.statusCode ?? 0) >= 500 { return "server_error" }
         return "transaction_conflict"
@@ -100,12 +103,14 @@ extension DynamoDBClient {
         request.body = .bytes(ByteBuffer(bytes: body))
 
         let status: Int
+        let responseHeaders: HTTPHeaders
         let responseBody: ByteBuffer
         do {
             // AsyncHTTPClient's deadline covers waiting for a connection, the answer and its body.
             let timeout = min(configuration.requestTimeout, TimeAmount(remaining))
             let response = try await httpClient.execute(request, deadline: .now() + timeout)
             status = Int(response.status.code)
+            responseHeaders = response.headers
             responseBody = try await response.body.collect(upTo: 32 * 1024 * 1024)
         } catch is CancellationError {
             throw CancellationError()
@@ -119,6 +124,9 @@ extension DynamoDBClient {
             }
             throw DynamoDBError(kind: .connection, code: "ConnectionFailed", message: String(describing: error))
         }
+        // Error answers are checked too: a damaged one could read as another error, or none.
+        guard ResponseChecksum.matches(headerValue: responseHeaders.first(name: ResponseChecksum.headerName), body: responseBody.readableBytesView)
+        else { throw DynamoDBError.checksumMismatch(operation, statusCode: status) }
         guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView)) }
         do {
             return try decode(responseBody.readableBytesView)

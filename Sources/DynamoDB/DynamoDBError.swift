@@ -10,7 +10,8 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         case connection
         /// No credentials could be found to sign with.
         case credentials
-        /// DynamoDB answered 200 with a body that could not be read.
+        /// DynamoDB answered 200 with a body that could not be read, or an answer whose body
+        /// does not match its `x-amz-crc32` checksum (``DynamoDBError/checksumMismatchCode``).
         case invalidResponse
         /// The client was shut down.
         case clientShutDown
@@ -55,6 +56,24 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let transactionConflict = "TransactionConflictException"
     }
 
+    /// The code of an answer whose body does not match its `x-amz-crc32` checksum.
+    public static let checksumMismatchCode = "ChecksumMismatch"
+
+    /// The answer's body does not match its `x-amz-crc32` checksum: it was damaged on the way,
+    /// so sending the request again may succeed (botocore's `ChecksumError`, retried).
+    /// - Parameters:
+    ///   - operation: The DynamoDB operation, such as `PutItem`.
+    ///   - statusCode: The answer's HTTP status.
+    static func checksumMismatch(_ operation: String, statusCode: Int) -> DynamoDBError {
+        DynamoDBError(
+            kind: .invalidResponse, code: checksumMismatchCode,
+            message: "\(operation)'s answer does not match its x-amz-crc32 checksum", statusCode: statusCode
+        )
+    }
+
+    /// Whether the answer's body did not match its checksum: see ``checksumMismatch(_:statusCode:)``.
+    public var isChecksumMismatch: Bool { code == Self.checksumMismatchCode }
+
     /// The code of ``deadlineExceeded(_:after:)``.
     public static let deadlineExceededCode = "DeadlineExceeded"
 
@@ -78,12 +97,14 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         [Code.provisionedThroughputExceeded, Code.throttling, Code.requestLimitExceeded].contains(code)
     }
 
-    /// Whether sending the same request again may succeed: throttling, 5xx answers and
-    /// connection failures. Never validation or conditional-check failures.
+    /// Whether sending the same request again may succeed: throttling, 5xx answers,
+    /// connection failures and answers damaged on the way (``isChecksumMismatch``). Never
+    /// validation or conditional-check failures.
     public var isRetryable: Bool {
         switch kind {
         case .connection: return true
-        case .credentials, .invalidResponse, .clientShutDown: return false
+        case .invalidResponse: return isChecksumMismatch
+        case .credentials, .clientShutDown: return false
         case .service:
             return isThrottling || (statusCode ?? 0) >= 500 || code == Code.transactionConflict
                 || (isTransactionCanceled && !isConditionalCheckFailure && cancelledOnlyForPassingReasons)
