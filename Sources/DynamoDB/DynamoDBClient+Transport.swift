@@ -16,6 +16,10 @@ extension DynamoDBClient {
     /// would end after it is not started (the last attempt's error is thrown instead); the
     /// credential fetch runs under it too (``HTTPCredentialClient`` reads ``Deadline/current``).
     /// So the call returns or throws by the deadline, plus the time to notice.
+    ///
+    /// An expired token is fixed by changing the request rather than by waiting, at most once
+    /// per call, at once and beside the retry policy's attempts (see ``CallCorrections``): the
+    /// credentials are fetched anew, whatever their expiry said. A second such answer is thrown.
     func send<Output: OperationOutput>(_ operation: String, _ input: some OperationInput) async throws -> Output {
         try await send(operation, body: input.jsonBody) { try Output.decode($0) }
     }
@@ -27,21 +31,31 @@ extension DynamoDBClient {
         let deadline = Deadline.after(policy.maxTotalDuration).effective
         return try await deadline.run { () async throws -> Output in
             var attempt = 1
+            var corrections = CallCorrections()
+            var rejected: AWSCredentials?
             while true {
+                let credentials = try await signingCredentials(for: operation, deadline: deadline, replacing: rejected)
+                rejected = nil
                 do {
-                    return try await sendOnce(operation, body: body, deadline: deadline, decode: decode)
+                    return try await sendOnce(operation, body: body, credentials: credentials, deadline: deadline, decode: decode)
                 } catch let error as DynamoDBError {
                     if error.isThrottling {
                         Counter(label: Self.throttlesMetric, dimensions: [("operation", operation)], factory: configuration.metricsFactory).increment()
                     }
+                    if corrections.mayRefreshCredentials, error.isExpiredCredentials {
+                        corrections.mayRefreshCredentials = false
+                        rejected = credentials
+                        countRetry(operation, reason: "expired_credentials")
+                        logger.notice(
+                            "DynamoDB refused the credentials as expired: fetching new ones",
+                            metadata: ["operation": .string(operation), "error": .string(error.code)]
+                        )
+                        continue
+                    }
                     guard error.isRetryable && !error.isDeadlineExceeded && attempt < policy.maxAttempts else { throw error }
                     let delay = policy.delay(beforeRetry: attempt)
                     guard ContinuousClock.now + delay < deadline.instant else { throw error }
-                    // Made when needed (the factory finds the same series again): retries are rare.
-                    Counter(
-                        label: Self.retriesMetric, dimensions: [("operation", operation), ("reason", Self.retryReason(error))],
-                        factory: configuration.metricsFactory
-                    ).increment()
+                    countRetry(operation, reason: Self.retryReason(error))
                     logger.debug(
                         "Retrying DynamoDB request",
                         metadata: ["operation": .string(operation), "attempt": .stringConvertible(attempt), "error": .string(error.description)]
@@ -53,7 +67,14 @@ extension DynamoDBClient {
         }
     }
 
-    /// Retries started, by operation and ``retryReason(_:)`` (a counter).
+    /// Counts one retry (made when needed: the factory finds the same series again, and retries are rare).
+    private func countRetry(_ operation: String, reason: String) {
+        Counter(label: Self.retriesMetric, dimensions: [("operation", operation), ("reason", reason)], factory: configuration.metricsFactory)
+            .increment()
+    }
+
+    /// Retries started, by operation and reason: ``retryReason(_:)``, or `expired_credentials`
+    /// for the correction (a counter).
     public static let retriesMetric = "qualia_webhook_dynamodb_retries_total"
     /// Answers refused for going too fast, by operation, retried or not (a counter).
     public static let throttlesMetric = "qualia_webhook_dynamodb_throttles_total"
@@ -72,14 +93,13 @@ extension DynamoDBClient {
     /// The failures AsyncHTTPClient reports when time runs out rather than the connection.
     private static let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout]
 
-    /// One attempt, ending by `deadline` at the latest.
-    private func sendOnce<Output>(
-        _ operation: String, body: [UInt8], deadline: Deadline, decode: (ByteBufferView) throws -> Output
-    ) async throws -> Output {
+    /// The credentials to sign the next attempt with: anew from the source when `rejected`
+    /// (refused as expired), else as the provider has them.
+    private func signingCredentials(for operation: String, deadline: Deadline, replacing rejected: AWSCredentials?) async throws -> AWSCredentials {
         guard !deadline.hasPassed else { throw DynamoDBError.deadlineExceeded(operation) }
-        let credentials: AWSCredentials
         do {
-            credentials = try await credentialProvider.credentials()
+            if let rejected { return try await credentialProvider.refreshedCredentials(replacing: rejected) }
+            return try await credentialProvider.credentials()
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -87,6 +107,13 @@ extension DynamoDBClient {
             if deadline.hasPassed { throw DynamoDBError.deadlineExceeded(operation, after: error) }
             throw DynamoDBError(kind: .credentials, code: "CredentialsUnavailable", message: String(describing: error))
         }
+    }
+
+    /// One attempt, signed with `credentials`, ending by `deadline` at the latest.
+    private func sendOnce<Output>(
+        _ operation: String, body: [UInt8], credentials: AWSCredentials, deadline: Deadline,
+        decode: (ByteBufferView) throws -> Output
+    ) async throws -> Output {
         let remaining = deadline.remaining
         guard remaining > .zero else { throw DynamoDBError.deadlineExceeded(operation) }
         let headers: [(name: String, value: String)] = [
@@ -127,7 +154,9 @@ extension DynamoDBClient {
         // Error answers are checked too: a damaged one could read as another error, or none.
         guard ResponseChecksum.matches(headerValue: responseHeaders.first(name: ResponseChecksum.headerName), body: responseBody.readableBytesView)
         else { throw DynamoDBError.checksumMismatch(operation, statusCode: status) }
-        guard status == 200 else { throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView)) }
+        guard status == 200 else {
+            throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView))
+        }
         do {
             return try decode(responseBody.readableBytesView)
         } catch {

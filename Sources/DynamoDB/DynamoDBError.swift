@@ -54,7 +54,21 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let transactionCanceled = "TransactionCanceledException"
         /// A write conflicted with a transaction in progress on the same item.
         public static let transactionConflict = "TransactionConflictException"
+        /// The request's session token has expired (DynamoDB's spelling).
+        public static let expiredTokenException = "ExpiredTokenException"
+        /// The request's session token has expired (other services' spelling).
+        public static let expiredToken = "ExpiredToken"
+        /// (EC2) The request's credentials expired; elsewhere, its time is too far from the server's.
+        public static let requestExpired = "RequestExpired"
     }
+
+    /// Codes that mean the credentials must be fetched anew before the request can succeed:
+    /// the AWS SDK for Go's `credsExpiredCodes`. botocore has no such list (its refreshable
+    /// credentials refresh only by their expiry time).
+    public static let expiredCredentialsCodes: Set<String> = [Code.expiredTokenException, Code.expiredToken, Code.requestExpired]
+
+    /// Whether the answer says the credentials expired (see ``expiredCredentialsCodes``).
+    public var isExpiredCredentials: Bool { kind == .service && Self.expiredCredentialsCodes.contains(code) }
 
     /// The code of an answer whose body does not match its `x-amz-crc32` checksum.
     public static let checksumMismatchCode = "ChecksumMismatch"
@@ -99,7 +113,9 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// Whether sending the same request again may succeed: throttling, 5xx answers,
     /// connection failures and answers damaged on the way (``isChecksumMismatch``). Never
-    /// validation or conditional-check failures.
+    /// validation or conditional-check failures. (An expired token is fixed once per call by
+    /// fetching new credentials, not by sending the same request again: see
+    /// ``isExpiredCredentials``.)
     public var isRetryable: Bool {
         switch kind {
         case .connection: return true

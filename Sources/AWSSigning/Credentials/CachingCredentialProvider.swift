@@ -49,6 +49,17 @@ public actor CachingCredentialProvider: CredentialProvider {
         return fresh
     }
 
+    /// Forgets `rejected` and fetches anew, whatever its expiry says: AWS refused it as expired
+    /// (the source's clock or its expiry time was wrong, or the token was revoked).
+    ///
+    /// Callers that were refused together share one fetch: once the cache holds other
+    /// credentials than `rejected` (another caller's fetch replaced them), those are the
+    /// answer, and a fetch already under way is joined as ``credentials()`` joins it.
+    public func refreshedCredentials(replacing rejected: AWSCredentials) async throws -> AWSCredentials {
+        if cached == rejected { cached = nil }
+        return try await credentials()
+    }
+
     /// Whether a fetch under `fetchDeadline` ends by `callerDeadline`.
     private static func finishesInTime(_ fetchDeadline: Deadline?, for callerDeadline: Deadline?) -> Bool {
         guard let callerDeadline else { return true }

@@ -5,6 +5,19 @@ public protocol CredentialProvider: Sendable {
     /// Current credentials.
     /// - Throws: ``CredentialError`` when this source has none or cannot be reached.
     func credentials() async throws -> AWSCredentials
+
+    /// Credentials other than `rejected`, which AWS refused as expired (`ExpiredTokenException`)
+    /// before they said they would: fetched anew from the source even where a cache still
+    /// holds them. A provider that keeps nothing answers as ``credentials()`` does.
+    /// - Throws: ``CredentialError`` when this source has none or cannot be reached.
+    func refreshedCredentials(replacing rejected: AWSCredentials) async throws -> AWSCredentials
+}
+
+extension CredentialProvider {
+    /// Asks again: a provider that keeps nothing fetches anew on every call.
+    public func refreshedCredentials(replacing rejected: AWSCredentials) async throws -> AWSCredentials {
+        try await credentials()
+    }
 }
 
 /// Why no credentials could be found. Never carries a secret.

@@ -1,0 +1,7 @@
+/// The corrections one call may still make: each answer that a changed request can fix is
+/// fixed once, so a server that keeps refusing is believed the second time rather than asked
+/// forever.
+struct CallCorrections: Sendable, Hashable {
+    /// Whether an expired token may still have the credentials fetched anew.
+    var mayRefreshCredentials = true
+}
