@@ -17,9 +17,11 @@ extension DynamoDBClient {
     /// credential fetch runs under it too (``HTTPCredentialClient`` reads ``Deadline/current``).
     /// So the call returns or throws by the deadline, plus the time to notice.
     ///
-    /// An expired token is fixed by changing the request rather than by waiting, at most once
-    /// per call, at once and beside the retry policy's attempts (see ``CallCorrections``): the
-    /// credentials are fetched anew, whatever their expiry said. A second such answer is thrown.
+    /// Two answers are fixed by changing the request rather than by waiting, each at most once
+    /// per call, at once and beside the retry policy's attempts (see ``CallCorrections``): a
+    /// clock-skew error whose `Date` shows this machine's clock off (the request is signed
+    /// again with the server's time, and so is every later one), and an expired token (the
+    /// credentials are fetched anew, whatever their expiry said). A second such answer is thrown.
     func send<Output: OperationOutput>(_ operation: String, _ input: some OperationInput) async throws -> Output {
         try await send(operation, body: input.jsonBody) { try Output.decode($0) }
     }
@@ -36,11 +38,26 @@ extension DynamoDBClient {
             while true {
                 let credentials = try await signingCredentials(for: operation, deadline: deadline, replacing: rejected)
                 rejected = nil
+                let signedAt = signingClock.now()
                 do {
-                    return try await sendOnce(operation, body: body, credentials: credentials, deadline: deadline, decode: decode)
+                    return try await sendOnce(operation, body: body, credentials: credentials, signedAt: signedAt, deadline: deadline, decode: decode)
                 } catch let error as DynamoDBError {
                     if error.isThrottling {
                         Counter(label: Self.throttlesMetric, dimensions: [("operation", operation)], factory: configuration.metricsFactory).increment()
+                    }
+                    if corrections.mayCorrectClock, error.mayBeClockSkew, let serverDate = error.serverDate,
+                        let offset = signingClock.correct(serverDate: serverDate, signedAt: signedAt)
+                    {
+                        corrections.mayCorrectClock = false
+                        countRetry(operation, reason: "clock_skew")
+                        logger.warning(
+                            "DynamoDB refused the request's time: signing with the server's clock from now on",
+                            metadata: [
+                                "operation": .string(operation), "error": .string(error.code),
+                                "skew_seconds": .stringConvertible(Int(offset.rounded())),
+                            ]
+                        )
+                        continue
                     }
                     if corrections.mayRefreshCredentials, error.isExpiredCredentials {
                         corrections.mayRefreshCredentials = false
@@ -73,8 +90,8 @@ extension DynamoDBClient {
             .increment()
     }
 
-    /// Retries started, by operation and reason: ``retryReason(_:)``, or `expired_credentials`
-    /// for the correction (a counter).
+    /// Retries started, by operation and reason: ``retryReason(_:)``, or `clock_skew` and
+    /// `expired_credentials` for the corrections (a counter).
     public static let retriesMetric = "qualia_webhook_dynamodb_retries_total"
     /// Answers refused for going too fast, by operation, retried or not (a counter).
     public static let throttlesMetric = "qualia_webhook_dynamodb_throttles_total"
@@ -109,9 +126,9 @@ extension DynamoDBClient {
         }
     }
 
-    /// One attempt, signed with `credentials`, ending by `deadline` at the latest.
+    /// One attempt, signed with `credentials` at `signedAt`, ending by `deadline` at the latest.
     private func sendOnce<Output>(
-        _ operation: String, body: [UInt8], credentials: AWSCredentials, deadline: Deadline,
+        _ operation: String, body: [UInt8], credentials: AWSCredentials, signedAt: Date, deadline: Deadline,
         decode: (ByteBufferView) throws -> Output
     ) async throws -> Output {
         let remaining = deadline.remaining
@@ -122,7 +139,7 @@ extension DynamoDBClient {
             ("x-amz-target", "DynamoDB_20120810.\(operation)"),
         ]
         let signer = SigV4Signer(credentials: credentials, region: configuration.region, service: "dynamodb", keyCache: keyCache)
-        let signing = signer.signingHeaders(for: .init(method: "POST", path: "/", headers: headers, body: body), date: Date())
+        let signing = signer.signingHeaders(for: .init(method: "POST", path: "/", headers: headers, body: body), date: signedAt)
 
         var request = HTTPClientRequest(url: endpointURL)
         request.method = .POST
@@ -155,7 +172,9 @@ extension DynamoDBClient {
         guard ResponseChecksum.matches(headerValue: responseHeaders.first(name: ResponseChecksum.headerName), body: responseBody.readableBytesView)
         else { throw DynamoDBError.checksumMismatch(operation, statusCode: status) }
         guard status == 200 else {
-            throw DynamoDBError.fromResponse(status: status, body: Array(responseBody.readableBytesView))
+            throw DynamoDBError.fromResponse(
+                status: status, body: Array(responseBody.readableBytesView), serverDate: responseHeaders.first(name: "date").flatMap(HTTPDate.parse)
+            )
         }
         do {
             return try decode(responseBody.readableBytesView)

@@ -7,8 +7,9 @@ import NIOCore
 import NIOHTTP1
 
 /// A small DynamoDB client: the JSON 1.0 protocol over one shared, pooled `HTTPClient`,
-/// signed with SigV4, retrying throttling, 5xx and connection failures with backoff (see
-/// `DynamoDBClient+Transport.swift`).
+/// signed with SigV4, retrying throttling, 5xx, connection failures and damaged answers
+/// (`x-amz-crc32`) with backoff, and correcting an expired token or a skewed clock once per call
+/// (see `DynamoDBClient+Transport.swift`).
 ///
 /// Create one per process and call ``shutdown()`` when done.
 public final class DynamoDBClient: Sendable {
@@ -64,11 +65,17 @@ public final class DynamoDBClient: Sendable {
     let credentialProvider: any CredentialProvider
     let httpClient: HTTPClient
     let keyCache = SigningKeyCache()
+    /// The time requests are signed with, corrected by the server's clock after a clock-skew error.
+    let signingClock: SigningClock
     let logger: Logger
 
     /// Creates a client with its own connection pool.
+    /// - Parameter signingClock: The time requests are signed with; this machine's clock, until
+    ///   a clock-skew error teaches it the server's.
     /// - Throws: ``DynamoDBError`` when the endpoint is not an http or https URL.
-    public init(configuration: Configuration, credentialProvider: any CredentialProvider, logger: Logger) throws {
+    public init(
+        configuration: Configuration, credentialProvider: any CredentialProvider, signingClock: SigningClock = SigningClock(), logger: Logger
+    ) throws {
         let endpoint = configuration.endpoint ?? configuration.regionalEndpoint.url(region: configuration.region)
         guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
@@ -79,6 +86,7 @@ public final class DynamoDBClient: Sendable {
         self.endpointURL = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
         self.hostHeader = url.port.map { "\(host):\($0)" } ?? host
         self.credentialProvider = credentialProvider
+        self.signingClock = signingClock
         self.logger = logger
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: configuration.connectTimeout, read: configuration.requestTimeout)

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 
 /// A failed DynamoDB call: the service's own error, or why it could not be reached.
@@ -29,14 +30,21 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
     /// Why each item of a cancelled transaction (``Code/transactionCanceled``) was at fault or
     /// not, in the order asked; `nil` for every other error.
     public var cancellationReasons: [CancellationReason]?
+    /// The time in the answer's `Date` header, when DynamoDB answered with one: the server's
+    /// clock, which a clock-skew error is judged by.
+    public var serverDate: Date?
 
     /// Creates an error.
-    public init(kind: Kind, code: String, message: String, statusCode: Int? = nil, cancellationReasons: [CancellationReason]? = nil) {
+    public init(
+        kind: Kind, code: String, message: String, statusCode: Int? = nil, cancellationReasons: [CancellationReason]? = nil,
+        serverDate: Date? = nil
+    ) {
         self.kind = kind
         self.code = code
         self.message = message
         self.statusCode = statusCode
         self.cancellationReasons = cancellationReasons
+        self.serverDate = serverDate
     }
 
     /// Error codes DynamoDB sends that this client treats specially.
@@ -58,17 +66,34 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
         public static let expiredTokenException = "ExpiredTokenException"
         /// The request's session token has expired (other services' spelling).
         public static let expiredToken = "ExpiredToken"
-        /// (EC2) The request's credentials expired; elsewhere, its time is too far from the server's.
+        /// The request's time is too far from the server's, or (EC2) its credentials expired.
         public static let requestExpired = "RequestExpired"
+        /// The request's time is too far from the server's.
+        public static let requestTimeTooSkewed = "RequestTimeTooSkewed"
+        /// The request's time is later than the server's by too much.
+        public static let requestInTheFuture = "RequestInTheFuture"
+        /// DynamoDB's answer to a bad signature, a signing time out of its window among them
+        /// ("Signature expired", "Signature not yet current").
+        public static let invalidSignature = "InvalidSignatureException"
+        /// Other services' answer to a bad signature.
+        public static let signatureDoesNotMatch = "SignatureDoesNotMatch"
+        /// EC2's answer to a bad signature.
+        public static let authFailure = "AuthFailure"
     }
+
+    /// Codes that may mean the request was signed at a time too far from the server's: the AWS
+    /// SDKs' list (the JavaScript v3 SDK's `CLOCK_SKEW_ERROR_CODES`, the Swift SDK's definite
+    /// and probable codes). Only the answer's `Date` tells whether the clock is to blame (see
+    /// ``SigningClock``): a wrong secret answers `InvalidSignatureException` too.
+    public static let clockSkewCodes: Set<String> = [
+        Code.requestTimeTooSkewed, Code.requestExpired, Code.requestInTheFuture, Code.invalidSignature, Code.signatureDoesNotMatch,
+        Code.authFailure,
+    ]
 
     /// Codes that mean the credentials must be fetched anew before the request can succeed:
     /// the AWS SDK for Go's `credsExpiredCodes`. botocore has no such list (its refreshable
     /// credentials refresh only by their expiry time).
     public static let expiredCredentialsCodes: Set<String> = [Code.expiredTokenException, Code.expiredToken, Code.requestExpired]
-
-    /// Whether the answer says the credentials expired (see ``expiredCredentialsCodes``).
-    public var isExpiredCredentials: Bool { kind == .service && Self.expiredCredentialsCodes.contains(code) }
 
     /// The code of an answer whose body does not match its `x-amz-crc32` checksum.
     public static let checksumMismatchCode = "ChecksumMismatch"
@@ -87,6 +112,12 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// Whether the answer's body did not match its checksum: see ``checksumMismatch(_:statusCode:)``.
     public var isChecksumMismatch: Bool { code == Self.checksumMismatchCode }
+
+    /// Whether the answer may mean a clock too far from the server's (see ``clockSkewCodes``).
+    public var mayBeClockSkew: Bool { kind == .service && Self.clockSkewCodes.contains(code) }
+
+    /// Whether the answer says the credentials expired (see ``expiredCredentialsCodes``).
+    public var isExpiredCredentials: Bool { kind == .service && Self.expiredCredentialsCodes.contains(code) }
 
     /// The code of ``deadlineExceeded(_:after:)``.
     public static let deadlineExceededCode = "DeadlineExceeded"
@@ -113,9 +144,9 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// Whether sending the same request again may succeed: throttling, 5xx answers,
     /// connection failures and answers damaged on the way (``isChecksumMismatch``). Never
-    /// validation or conditional-check failures. (An expired token is fixed once per call by
-    /// fetching new credentials, not by sending the same request again: see
-    /// ``isExpiredCredentials``.)
+    /// validation or conditional-check failures. (An expired token or a skewed clock is fixed
+    /// once per call by changing the request, not by sending it again: see
+    /// ``isExpiredCredentials`` and ``mayBeClockSkew``.)
     public var isRetryable: Bool {
         switch kind {
         case .connection: return true
@@ -157,14 +188,16 @@ public struct DynamoDBError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// Reads DynamoDB's JSON error body: `{"__type": "…#Code", "message": "…"}` (some errors
     /// spell it `Message`). A body that is not such an object gives `HTTP{status}`.
-    static func fromResponse(status: Int, body: [UInt8]) -> DynamoDBError {
+    /// - Parameter serverDate: The answer's `Date`, when it had one.
+    static func fromResponse(status: Int, body: [UInt8], serverDate: Date? = nil) -> DynamoDBError {
         var members: [String: JSONValue] = [:]
         if case .object(let object)? = try? JSONValue.parse(body) { members = object }
         let type = members["__type"]?.stringValue
         let code = type.map { $0.split(separator: "#").last.map(String.init) ?? $0 } ?? "HTTP\(status)"
         let message = members["message"]?.stringValue ?? members["Message"]?.stringValue ?? ""
         return DynamoDBError(
-            kind: .service, code: code, message: message, statusCode: status, cancellationReasons: cancellationReasons(in: members["CancellationReasons"])
+            kind: .service, code: code, message: message, statusCode: status, cancellationReasons: cancellationReasons(in: members["CancellationReasons"]),
+            serverDate: serverDate
         )
     }
 
