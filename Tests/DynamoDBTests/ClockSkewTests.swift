@@ -46,6 +46,9 @@ struct SkewedDynamoDB {
     var serverAhead: TimeInterval
     /// The window of `X-Amz-Date` it accepts around its clock.
     var window: TimeInterval = 300
+    /// The error it refuses with: DynamoDB's `InvalidSignatureException`, or another
+    /// service's spelling (`nil`).
+    var refusalCode: String? = nil
 
     var serverNow: Date { Date().addingTimeInterval(serverAhead) }
 
@@ -79,7 +82,7 @@ struct SkewedDynamoDB {
         if signedAt < now.addingTimeInterval(-window) {
             let message = "Signature expired: \(Self.amzDate.string(from: signedAt)) is now earlier than "
                 + "\(Self.amzDate.string(from: now.addingTimeInterval(-window))) (\(Self.amzDate.string(from: now)) - 5 min.)"
-            return .init(status: 400, headers: [date], body: DynamoDBClientTransportTests.error("InvalidSignatureException", message))
+            return .init(status: 400, headers: [date], body: DynamoDBClientTransportTests.error(refusalCode ?? "InvalidSignatureException", message))
         }
         if signedAt > now.addingTimeInterval(window) {
             let message = "Signature not yet current: \(Self.amzDate.string(from: signedAt)) is still later than "
@@ -131,6 +134,24 @@ struct SkewedDynamoDB {
         #expect(corrections.first?.metadata["operation"] == "DescribeTable")
         let retries = try metrics.expectCounter(DynamoDBClient.retriesMetric, [("operation", "DescribeTable"), ("reason", "clock_skew")])
         #expect(retries.totalValue == 1)
+    }
+
+    @Test(arguments: ["RequestTimeTooSkewed", "RequestExpired"])
+    func otherServicesSkewCodesAreCorrectedTooAndAreNotTakenForExpiredCredentials(_ code: String) async throws {
+        let server = SkewedDynamoDB(serverAhead: 3600, refusalCode: code)
+        let source = NumberedTokenSource()
+        try await RecordingHTTPServer.run({ request, _ in server.answer(request) }) { recording, endpoint in
+            try await DynamoDBClient(
+                configuration: .init(region: "us-east-1", endpoint: endpoint, retryPolicy: DynamoDBClientTransportTests.fastRetries),
+                credentialProvider: CachingCredentialProvider(source), logger: Logger(label: "test")
+            ).shuttingDown { client in
+                _ = try await client.describeTable("t")
+                #expect(abs(client.signingClock.offset - 3600) < 5)
+            }
+            #expect(recording.received.count == 2)
+        }
+        // RequestExpired is on both lists: the skewed Date makes it the clock's fault.
+        #expect(await source.fetches == 1)
     }
 
     @Test func aBadSignatureWithTheClocksAgreeingIsNotTakenForSkew() async throws {
