@@ -153,7 +153,9 @@ import Testing
             httpClient: httpClient
         )
         let error = await #expect(throws: CredentialError.self) { try await empty.credentials() }
-        for source in ["environment", "shared files", "container", "instance metadata"] {
+        for source in [
+            "environment", "assume role", "web identity", "shared credentials file", "credential process", "config file", "container", "instance metadata",
+        ] {
             #expect(error?.reason.contains(source) == true)
         }
     }

@@ -24,14 +24,32 @@ extension CredentialProvider {
 public struct CredentialError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
     public var reason: String
+    /// Whether the source was set up to give credentials and failed (STS refused the role, the
+    /// credential process exited 1, the profiles loop), rather than not being set up at all.
+    /// A ``CredentialProviderChain`` stops at such a failure, as the AWS SDKs do, instead of
+    /// going on to a source the operator did not choose.
+    public var isConfiguredSourceFailure: Bool
 
-    /// Creates an error.
-    public init(_ reason: String) { self.reason = reason }
+    /// Creates an error; by default the source was not set up.
+    public init(_ reason: String, isConfiguredSourceFailure: Bool = false) {
+        self.reason = reason
+        self.isConfiguredSourceFailure = isConfiguredSourceFailure
+    }
+
+    /// A source that was set up to give credentials failed to.
+    public static func configuredSourceFailed(_ reason: String) -> CredentialError {
+        CredentialError(reason, isConfiguredSourceFailure: true)
+    }
 
     public var description: String { "AWS credentials: \(reason)" }
 }
 
 /// Tries providers in order and uses the first that has credentials.
+///
+/// A provider that is not set up (its error is not a
+/// ``CredentialError/isConfiguredSourceFailure``) passes to the next; one that is set up and
+/// fails ends the search with its error, as in the AWS SDKs: a role that STS refuses must not
+/// quietly become the instance's role.
 public struct CredentialProviderChain: CredentialProvider {
     private let providers: [(name: String, provider: any CredentialProvider)]
 
@@ -40,11 +58,25 @@ public struct CredentialProviderChain: CredentialProvider {
         self.providers = providers
     }
 
+    /// The names of the providers, in order.
+    public var sourceNames: [String] { providers.map(\.name) }
+
     public func credentials() async throws -> AWSCredentials {
+        try await resolve().credentials
+    }
+
+    /// The first provider's credentials, and that provider's name.
+    /// - Throws: ``CredentialError``: the set-up source's failure, or none found with every
+    ///   source's reason.
+    public func resolve() async throws -> (source: String, credentials: AWSCredentials) {
         var reasons: [String] = []
         for (name, provider) in providers {
             do {
-                return try await provider.credentials()
+                return (name, try await provider.credentials())
+            } catch let error as CredentialError where error.isConfiguredSourceFailure {
+                throw CredentialError.configuredSourceFailed("\(name): \(error.reason)")
+            } catch let error as CredentialError {
+                reasons.append("\(name): \(error.reason)")
             } catch {
                 reasons.append("\(name): \(error)")
             }
@@ -54,12 +86,22 @@ public struct CredentialProviderChain: CredentialProvider {
 }
 
 extension CredentialProviderChain {
-    /// The order AWS SDKs use: environment, shared credentials and config files, container
-    /// credentials (ECS/EKS), then EC2 instance metadata (IMDSv2).
+    /// The AWS SDKs' order (botocore's resolver, without SSO): the environment's keys; a role
+    /// the profile assumes (`role_arn`); a web identity (the environment's, then the
+    /// profile's); the credentials file's keys; the profile's `credential_process`; the config
+    /// file's keys; container credentials (ECS/EKS); EC2 instance metadata (IMDSv2).
+    ///
+    /// STS is called in the region ``AWSRegion/resolve(environment:)`` chooses, at
+    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` when set.
     public static func `default`(environment: [String: String], httpClient: HTTPCredentialClient) -> CredentialProviderChain {
-        CredentialProviderChain([
+        let sts = STSClient(region: AWSRegion.resolve(environment: environment).name, environment: environment, httpClient: httpClient.httpClient)
+        return CredentialProviderChain([
             ("environment", EnvironmentCredentialProvider(environment: environment)),
-            ("shared files", ProfileCredentialProvider(environment: environment)),
+            ("assume role", AssumeRoleCredentialProvider(environment: environment, sts: sts, httpClient: httpClient)),
+            ("web identity", WebIdentityCredentialProvider(environment: environment, sts: sts)),
+            ("shared credentials file", ProfileCredentialProvider(environment: environment, file: .credentials)),
+            ("credential process", ProcessCredentialProvider(environment: environment)),
+            ("config file", ProfileCredentialProvider(environment: environment, file: .config)),
             ("container", ContainerCredentialProvider(environment: environment, httpClient: httpClient)),
             ("instance metadata", InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
         ])

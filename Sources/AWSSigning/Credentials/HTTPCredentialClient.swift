@@ -11,7 +11,8 @@ import NIOHTTP1
 /// timeout is the earlier of `timeout` and the deadline, and once the deadline has passed it
 /// fails without sending.
 public struct HTTPCredentialClient: Sendable {
-    private let httpClient: HTTPClient
+    /// The shared pool, which the STS client uses too.
+    let httpClient: HTTPClient
     private let timeout: TimeAmount
 
     /// Creates a client over a shared `HTTPClient`.
