@@ -140,6 +140,7 @@ let package = Package(
         .target(
             name: "WebhookApp",
             dependencies: [
+                "AWSSigning",
                 "JSON",
                 "MessageStore",
                 "SQLiteMessageStore",

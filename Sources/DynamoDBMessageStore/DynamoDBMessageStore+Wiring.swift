@@ -44,6 +44,14 @@ extension DynamoDBMessageStore {
             endpoint ?? DynamoDBEndpoint(useFIPS: useFIPSEndpoint, useDualStack: useDualStackEndpoint).url(region: region)
         }
 
+        /// Where ``region`` came from, for the start-up log: `AWS_REGION`, `AWS_DEFAULT_REGION`,
+        /// `profile NAME` or `default` when ``awsEnvironment`` chooses it (see
+        /// ``AWSRegion/resolve(environment:)``), `configured` when it was set otherwise.
+        public var regionSource: String {
+            let resolved = AWSRegion.resolve(environment: awsEnvironment)
+            return resolved.name == region ? resolved.source.description : "configured"
+        }
+
         /// The endpoint that the AWS SDKs' variables choose: `AWS_ENDPOINT_URL_DYNAMODB`, then
         /// `AWS_ENDPOINT_URL`; `nil` for the region's own.
         public static func endpointOverride(in environment: [String: String]) -> String? {
@@ -73,6 +81,7 @@ extension DynamoDBMessageStore {
         _ settings: Settings, feedRetention: FeedRetention = .default, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance,
         logger: Logger
     ) async throws -> DynamoDBMessageStore {
+        logger.info("AWS region", metadata: ["region": .string(settings.region), "region_source": .string(settings.regionSource)])
         let store = DynamoDBMessageStore(
             configuration: .init(tableName: settings.tableName, feedRetention: feedRetention),
             client: try makeClient(settings, metricsFactory: metricsFactory, logger: logger),

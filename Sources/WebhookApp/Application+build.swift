@@ -1,3 +1,4 @@
+import AWSSigning
 import AsyncHTTPClient
 import HummingbirdHTTP2
 import Blobs
@@ -165,6 +166,11 @@ public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logg
     case .local:
         return LocalBlobStore(root: settings.folder)
     case .s3(let s3):
+        let resolved = AWSRegion.resolve(environment: s3.awsEnvironment)
+        logger.info(
+            "AWS region for the attachment archive",
+            metadata: ["region": .string(s3.region), "region_source": .string(resolved.name == s3.region ? resolved.source.description : "configured")]
+        )
         let client = try S3Client(region: s3.region, environment: s3.awsEnvironment, httpClient: .shared, logger: logger)
         return S3BlobStore(client: client, bucket: s3.bucket)
     }

@@ -1,5 +1,7 @@
 import DynamoDBMessageStore
+import Foundation
 import Logging
+import StoreTestSupport
 import Testing
 
 @testable import WebhookApp
@@ -114,6 +116,27 @@ import Testing
             return error.problems.contains("AWS_USE_FIPS_ENDPOINT must be true or false")
                 && error.problems.contains("AWS_USE_DUALSTACK_ENDPOINT must be true or false")
         }
+    }
+
+    @Test func theRegionFallsBackToAWSDefaultRegionThenTheProfilesRegionAndIsChecked() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try "[profile work]\nregion = eu-central-1\n[profile bad]\nregion = eu central s3cr3t\n".write(toFile: folder.path("config"), atomically: true, encoding: .utf8)
+        let base = credentials.merging([
+            "STORE": "dynamodb", "DYNAMODB_TABLE": "messages", "AWS_CONFIG_FILE": folder.path("config"),
+            "AWS_SHARED_CREDENTIALS_FILE": folder.path("none"), "HOME": folder.path("home"),
+        ]) { $1 }
+        func settings(_ extra: [String: String]) throws -> DynamoDBMessageStore.Settings? {
+            guard case .dynamoDB(let settings) = try AppConfiguration(environment: base.merging(extra) { $1 }).store else { return nil }
+            return settings
+        }
+        #expect(try settings(["AWS_PROFILE": "work"])?.region == "eu-central-1")
+        #expect(try settings(["AWS_PROFILE": "work"])?.regionSource == "profile work")
+        #expect(try settings(["AWS_PROFILE": "work", "AWS_DEFAULT_REGION": "ap-south-1"])?.regionSource == "AWS_DEFAULT_REGION")
+        #expect(try settings([:])?.region == "us-east-1")
+        #expect(try settings([:])?.regionSource == "default")
+        let error = #expect(throws: ConfigurationError.self) { try settings(["AWS_PROFILE": "bad"]) }
+        #expect(error?.problems == ["the region of AWS profile bad must be a region name such as us-east-1"])
     }
 
     @Test func dynamoDBNeedsATable() {

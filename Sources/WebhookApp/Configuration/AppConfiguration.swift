@@ -1,3 +1,4 @@
+import AWSSigning
 import DynamoDBMessageStore
 import Foundation
 import HTTPTypes
@@ -256,11 +257,11 @@ extension AppConfiguration {
         /// `STORE=sqlite` (the default): the embedded file at `SQLITE_PATH` (default
         /// `data/messages.sqlite`; its folder is created on start).
         case sqlite(path: String)
-        /// `STORE=dynamodb`: the table `DYNAMODB_TABLE` (required) in `AWS_REGION` (default
-        /// `us-east-1`), at `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` when set, else at
-        /// the region's endpoint that `AWS_USE_FIPS_ENDPOINT` and `AWS_USE_DUALSTACK_ENDPOINT`
-        /// (`true` or `false`, default `false`) choose, with credentials from the AWS SDKs'
-        /// chain (the `AWS_*` variables and `HOME`).
+        /// `STORE=dynamodb`: the table `DYNAMODB_TABLE` (required) in the AWS region
+        /// (``AppConfiguration/awsRegion(_:)``), at `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL`
+        /// when set, else at the region's endpoint that `AWS_USE_FIPS_ENDPOINT` and
+        /// `AWS_USE_DUALSTACK_ENDPOINT` (`true` or `false`, default `false`) choose, with
+        /// credentials from the AWS SDKs' chain (the `AWS_*` variables and `HOME`).
         case dynamoDB(DynamoDBMessageStore.Settings)
 
         /// The embedded store at its default path.
@@ -318,7 +319,7 @@ extension AppConfiguration {
             }
             return DynamoDBMessageStore.Settings(
                 tableName: table ?? "",
-                region: reader.checked("AWS_REGION", default: "us-east-1", rule: "a region name such as us-east-1", AppConfiguration.isRegionName),
+                region: AppConfiguration.awsRegion(&reader).name,
                 endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: reader.environment),
                 useFIPSEndpoint: reader.boolean("AWS_USE_FIPS_ENDPOINT", default: false),
                 useDualStackEndpoint: reader.boolean("AWS_USE_DUALSTACK_ENDPOINT", default: false),
@@ -390,6 +391,22 @@ extension AppConfiguration {
         let host = host.lowercased()
         return host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host == "[::1]"
             || (host.hasPrefix("127.") && host.split(separator: ".").count == 4)
+    }
+
+    /// The AWS region, as the AWS SDKs find it (``AWSRegion/resolve(environment:)``):
+    /// `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the `region` of the profile (`AWS_PROFILE`,
+    /// else `default`) in `AWS_CONFIG_FILE` (default `~/.aws/config`), then `us-east-1`.
+    /// Checked to be a region name wherever it came from, since the start-up log shows it.
+    static func awsRegion(_ reader: inout EnvironmentReader) -> AWSRegion {
+        let region = AWSRegion.resolve(environment: reader.environment)
+        if !isRegionName(region.name) {
+            switch region.source {
+            case .awsRegion, .awsDefaultRegion: reader.fail("\(region.source) must be a region name such as us-east-1")
+            case .profile(let name): reader.fail("the region of AWS profile \(name) must be a region name such as us-east-1")
+            case .default: break
+            }
+        }
+        return region
     }
 
     /// An AWS region name such as `us-east-1`: lowercase letters, digits and `-`.

@@ -1,3 +1,4 @@
+import AWSSigning
 import MessageStore
 import S3
 
@@ -96,7 +97,8 @@ extension AppConfiguration {
     public struct S3Settings: Sendable, Hashable {
         /// `S3_BUCKET` (required with `ATTACHMENT_STORE=s3`).
         public var bucket: String
-        /// `AWS_REGION` (default `us-east-1`).
+        /// The AWS region (``AppConfiguration/awsRegion(_:)``: `AWS_REGION`, `AWS_DEFAULT_REGION`,
+        /// the profile's `region`, else `us-east-1`).
         public var region: String
         /// The `AWS_*` variables (and `HOME`) that the endpoint override (`AWS_ENDPOINT_URL_S3`,
         /// then `AWS_ENDPOINT_URL`) and the credential chain read.
@@ -124,7 +126,7 @@ extension AppConfiguration {
             }
             self.init(
                 bucket: bucket ?? "",
-                region: reader.checked("AWS_REGION", default: "us-east-1", rule: "a region name such as us-east-1", AppConfiguration.isRegionName),
+                region: AppConfiguration.awsRegion(&reader).name,
                 awsEnvironment: environment
             )
         }
