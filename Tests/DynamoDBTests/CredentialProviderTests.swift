@@ -160,6 +160,25 @@ import Testing
         }
     }
 
+    @Test func aContainerEndpointThatFailsStopsTheChainBeforeInstanceMetadata() async throws {
+        let server = LocalHTTPServer { request in
+            request.path.hasPrefix("/creds") ? (.internalServerError, "{}") : (.ok, Self.document(key: "IMDSKEY"))
+        }
+        try await server.run { base in
+            let chain = CredentialProviderChain.default(
+                environment: [
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/creds", "AWS_EC2_METADATA_SERVICE_ENDPOINT": base,
+                    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+                ],
+                httpClient: httpClient
+            )
+            let error = await #expect(throws: CredentialError.self) { try await chain.resolve() }
+            #expect(error?.isConfiguredSourceFailure == true)
+            #expect(error?.reason.hasPrefix("container:") == true)
+        }
+        #expect(server.received.map(\.path) == ["/creds"], "instance metadata is never asked")
+    }
+
     @Test func credentialsNeverPrintTheirSecrets() {
         let text = "\(AWSCredentials(accessKeyID: "AKID", secretAccessKey: "very-secret", sessionToken: "token-secret"))"
         #expect(text.contains("AKID") && !text.contains("very-secret") && !text.contains("token-secret"))
