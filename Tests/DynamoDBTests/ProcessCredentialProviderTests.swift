@@ -80,6 +80,18 @@ import Testing
         #expect(error.map { "\($0)" }?.contains("SECRET") == false)
     }
 
+    @Test func aProgramThatPrintsWithoutEndIsStoppedAtTheOutputLimit() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let script = try Self.script(folder, "flood.sh", "exec yes SECRET-flood")
+        let provider = ProcessCredentialProvider(environment: try Self.environment(folder, processLine: script), timeout: .seconds(20))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: CredentialError.self) { try await provider.credentials() }
+        #expect(ContinuousClock.now - started < .seconds(10), "stopped at the limit, not the timeout")
+        #expect(error?.reason.contains("printed more than") == true)
+        #expect(error.map { "\($0)" }?.contains("SECRET") == false)
+    }
+
     @Test func aProfileWithoutAProcessIsNotConfiguredAndAMissingProgramIs() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -86,6 +86,10 @@ public struct ProcessCredentialProvider: CredentialProvider {
         }
         let giveUp = ContinuousClock.now + timeout
         while process.isRunning || collected.bytes.withLock({ $0 == nil }) {
+            if collected.bytes.withLock({ ($0?.count ?? 0) > outputLimit }) {
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                throw CredentialError.configuredSourceFailed("credential_process of profile \(profile) printed more than \(outputLimit) bytes")
+            }
             if ContinuousClock.now >= giveUp || Task.isCancelled {
                 if process.isRunning { kill(process.processIdentifier, SIGKILL) }
                 throw CredentialError.configuredSourceFailed(
