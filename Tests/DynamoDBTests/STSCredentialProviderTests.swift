@@ -157,6 +157,39 @@ struct STSCredentialProviderTests {
         #expect(received[1].headers[HTTPField.Name("x-amz-security-token")!] == "token-ASIASTEP1")
     }
 
+    /// moto does not check signatures, so the request as sent is signed again by botocore's
+    /// `SigV4Auth` at the same instant: both must give the same `Authorization`.
+    @Test(.enabled(if: Botocore.isAvailable || MotoServer.isCI, "botocore is not installed"))
+    func assumeRoleIsSignedAsBotocoreSignsTheSameRequest() async throws {
+        let server = LocalHTTPServer { _ in (.ok, Self.answer("AssumeRole", key: "ASIASIGNED")) }
+        try await server.run { base in
+            let sts = STSClient(region: "eu-west-1", environment: ["AWS_ENDPOINT_URL_STS": base], httpClient: .shared)
+            let parameters = STSClient.AssumeRoleParameters(
+                roleARN: "arn:aws:iam::123456789012:role/r", sessionName: "s@x", externalID: "e x/+=", durationSeconds: 900
+            )
+            let source = AWSCredentials(accessKeyID: "AKIDSOURCE", secretAccessKey: "source/secret+key", sessionToken: "source-token")
+            let assumed = try await sts.assumeRole(parameters, with: source)
+            #expect(assumed.accessKeyID == "ASIASIGNED")
+
+            let request = try #require(server.received.first)
+            #expect(Self.form(request.body)["ExternalId"] == "e x/+=")
+            let amzDate = Array(try #require(request.headers[HTTPField.Name("x-amz-date")!]))
+            func part(_ range: Range<Int>) -> String { String(amzDate[range]) }
+            let testCase = CrossCheckCase(
+                method: "POST", path: "/",
+                headers: [["host", String(base.dropFirst("http://".count))], ["content-type", try #require(request.headers[.contentType])]],
+                body: request.body, accessKeyID: "AKIDSOURCE", secretAccessKey: "source/secret+key", sessionToken: "source-token",
+                region: "eu-west-1", service: "sts",
+                date: "\(part(0..<4))-\(part(4..<6))-\(part(6..<8))T\(part(9..<11)):\(part(11..<13)):\(part(13..<15))Z"
+            )
+            let result = try Botocore.run([Botocore.script.path], input: try JSONEncoder().encode([testCase]))
+            try #require(result.status == 0, "\(result.errors)")
+            let botocore = try #require(try JSONDecoder().decode([BotocoreSignature].self, from: result.output).first)
+            #expect(request.headers[.authorization] == botocore.authorization)
+            #expect(request.headers[HTTPField.Name("x-amz-security-token")!] == "source-token")
+        }
+    }
+
     @Test func aSourceProfileRoleIsAssumedAtMotoAndRefreshedBeforeItExpires() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

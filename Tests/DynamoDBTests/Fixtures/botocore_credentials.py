@@ -9,7 +9,8 @@ AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and HOME). Writes a JSON list, in t
 of {"method": botocore's credentials method (such as "env", "assume-role",
 "assume-role-with-web-identity", "shared-credentials-file", "custom-process", "config-file")
 or null when it finds none, "error": the exception's class name when it raised (its
-message is not reported), "region": the region or null}.
+message is not reported), "region": the region or null, and "regionError": the exception's
+class name when reading the region raised}.
 
 Nothing here reaches the network: assume-role and web identity credentials are deferred
 until first used, and botocore is never asked to use them.
@@ -25,7 +26,11 @@ def resolve(case):
     os.environ.clear()
     os.environ.update(case["env"])
     session = botocore.session.Session()
-    result = {"method": None, "error": None, "region": session.get_config_variable("region")}
+    result = {"method": None, "error": None, "region": None}
+    try:
+        result["region"] = session.get_config_variable("region")
+    except Exception as error:  # a missing AWS_PROFILE profile: botocore refuses the lookup
+        result["regionError"] = type(error).__name__
     try:
         credentials = session.get_credentials()
         if credentials is not None:
