@@ -259,6 +259,32 @@ struct STSCredentialProviderTests {
         #expect(error?.reason.contains("alpha -> beta -> gamma -> alpha") == true, "\(error?.reason ?? "")")
     }
 
+    @Test(arguments: [
+        ("mfa_serial = arn:aws:iam::123456789012:mfa/me\nsource_profile = base", "needs an MFA code"),
+        ("duration_seconds = an hour\nsource_profile = base", "duration_seconds is not a whole number"),
+        ("credential_source = Laptop", "credential_source Laptop is not one of Environment, EcsContainer, Ec2InstanceMetadata"),
+        ("source_profile = nowhere", "the source_profile nowhere of profile app does not exist"),
+        ("", "has role_arn but neither source_profile nor credential_source"),
+    ])
+    func badRoleProfilesAreRefusedBeforeAnyCall(_ settings: String, _ expected: String) async throws {
+        let server = LocalHTTPServer { _ in (.ok, Self.answer("AssumeRole", key: "ASIANEVER")) }
+        try await server.run { base in
+            let folder = try TemporaryDirectory()
+            defer { folder.remove() }
+            var environment = try Self.environment(
+                folder, stsEndpoint: base, config: "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\n\(settings)\n",
+                credentials: "[base]\naws_access_key_id = BASEKEY\naws_secret_access_key = s\n"
+            )
+            environment["AWS_PROFILE"] = "app"
+            let error = await #expect(throws: CredentialError.self) {
+                try await CredentialProviderChain.default(environment: environment, httpClient: httpClient).resolve()
+            }
+            #expect(error?.isConfiguredSourceFailure == true)
+            #expect(error?.reason.contains(expected) == true, "\(error?.reason ?? "")")
+        }
+        #expect(server.received.isEmpty)
+    }
+
     @Test func aProfileMayNameItselfAsSourceWhenItHoldsKeys() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

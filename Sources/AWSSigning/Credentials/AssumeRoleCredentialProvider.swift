@@ -11,7 +11,8 @@ import Foundation
 /// too is left to ``WebIdentityCredentialProvider``, as botocore does.
 ///
 /// A profile may name itself as its `source_profile` when it holds keys of its own; any
-/// other return to a profile already visited is a loop, refused with the profiles named.
+/// other return to a profile already visited is a loop, refused with the profiles named. A
+/// profile with `mfa_serial` is refused: the code would have to be typed.
 public struct AssumeRoleCredentialProvider: CredentialProvider {
     private let environment: [String: String]
     private let sts: STSClient
@@ -107,7 +108,7 @@ struct RolePlan: Sendable, Hashable {
     /// Follows `source_profile` from `profile`.
     /// - Throws: ``CredentialError`` (a configured source's failure) for a profile with both
     ///   or neither of `source_profile` and `credential_source`, an unknown source, a bad
-    ///   `duration_seconds`, or a loop.
+    ///   `duration_seconds`, `mfa_serial`, or a loop.
     init(startingAt profile: String, files: SharedConfigFiles) throws {
         var steps: [STSClient.AssumeRoleParameters] = []
         var visited = [profile]
@@ -116,6 +117,12 @@ struct RolePlan: Sendable, Hashable {
             let section = files.profile(current) ?? [:]
             guard let roleARN = section["role_arn"], !roleARN.isEmpty else {
                 throw CredentialError.configuredSourceFailed("profile \(current) has an empty role_arn")
+            }
+            // botocore asks for the code on the terminal; a service has none to ask.
+            if section["mfa_serial"] != nil {
+                throw CredentialError.configuredSourceFailed(
+                    "profile \(current) needs an MFA code (mfa_serial), which a service cannot type; use a role without MFA"
+                )
             }
             var duration: Int?
             if let text = section["duration_seconds"] {
