@@ -58,9 +58,6 @@ public struct CredentialProviderChain: CredentialProvider {
         self.providers = providers
     }
 
-    /// The names of the providers, in order.
-    public var sourceNames: [String] { providers.map(\.name) }
-
     public func credentials() async throws -> AWSCredentials {
         try await resolve().credentials
     }
