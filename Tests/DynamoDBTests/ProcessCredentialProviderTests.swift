@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import StoreTestSupport
 import Testing
 
@@ -103,6 +104,38 @@ import Testing
         let missing = ProcessCredentialProvider(environment: try Self.environment(folder, processLine: "no-such-credential-helper-17 --flag"))
         let failed = await #expect(throws: CredentialError.self) { try await missing.credentials() }
         #expect(failed?.isConfiguredSourceFailure == true)
+    }
+
+    @Test func aFailedRefreshKeepsTheCachedCredentialsUntilTheyExpire() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let counter = folder.path("count")
+        // Succeeds once, then fails every time.
+        let script = try Self.script(
+            folder, "once.sh",
+            """
+            echo x >> '\(counter)'
+            [ "$(wc -l < '\(counter)' | tr -d ' ')" = 1 ] || exit 1
+            printf '{"Version": 1, "AccessKeyId": "AK1", "SecretAccessKey": "s", "Expiration": "2033-05-18T03:33:20Z"}'
+            """
+        )
+        let expiry = Date(timeIntervalSince1970: 2_000_000_000)
+        let clock = TestClock(now: expiry.addingTimeInterval(-3600))
+        let logs = LogRecording()
+        let cache = CachingCredentialProvider(
+            ProcessCredentialProvider(environment: try Self.environment(folder, processLine: script)), refreshMargin: .seconds(300),
+            now: { clock.now }, logger: logs.logger
+        )
+        #expect(try await cache.credentials().accessKeyID == "AK1")
+        clock.now = expiry.addingTimeInterval(-200)
+        #expect(try await cache.credentials().accessKeyID == "AK1", "the refresh failed, the cached ones have 200 s left")
+        #expect(try await cache.credentials().accessKeyID == "AK1", "and the next call tries again")
+        let warnings = logs.entries.filter { $0.level == .warning }
+        #expect(warnings.count == 2)
+        #expect(warnings.first?.metadata["error"]?.contains("exited with status 1") == true)
+        #expect(try String(contentsOfFile: counter, encoding: .utf8).split(separator: "\n").count == 3)
+        clock.now = expiry.addingTimeInterval(1)
+        await #expect(throws: CredentialError.self, "expired: the refresh's failure is the caller's") { try await cache.credentials() }
     }
 
     @Test func expiringProcessCredentialsAreCachedUntilShortlyBeforeTheyExpire() async throws {

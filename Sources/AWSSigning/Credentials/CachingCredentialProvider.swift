@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Remembers credentials and fetches new ones shortly before they expire.
 ///
@@ -10,6 +11,12 @@ import Foundation
 /// deadline for a fetch started by another. Otherwise it takes the cached credentials while
 /// they have not expired yet (a refresh starts `refreshMargin` before they do), and only
 /// without them starts a fetch of its own.
+///
+/// A refresh that fails while the cached credentials have not expired yet is not the
+/// caller's failure: the cached ones are used, a warning is logged, and the next call tries
+/// again (botocore's advisory refresh). Only once they have expired does the error reach the
+/// caller: an STS or credential process outage of a minute must not fail requests that still
+/// hold minutes of valid credentials.
 public actor CachingCredentialProvider: CredentialProvider {
     /// A fetch under way, and the deadline it runs under (`nil`: none).
     private struct Refresh {
@@ -20,6 +27,7 @@ public actor CachingCredentialProvider: CredentialProvider {
     private let source: any CredentialProvider
     private let refreshMargin: Duration
     private let now: @Sendable () -> Date
+    private let logger: Logger?
     private var cached: AWSCredentials?
     private var refreshing: Refresh?
 
@@ -27,26 +35,48 @@ public actor CachingCredentialProvider: CredentialProvider {
     /// - Parameters:
     ///   - refreshMargin: How long before expiry new credentials are fetched.
     ///   - now: The clock, so tests can move time.
-    public init(_ source: any CredentialProvider, refreshMargin: Duration = .seconds(300), now: @escaping @Sendable () -> Date = Date.init) {
+    ///   - logger: Where a failed refresh that the cached credentials outlive is reported.
+    public init(
+        _ source: any CredentialProvider, refreshMargin: Duration = .seconds(300), now: @escaping @Sendable () -> Date = Date.init,
+        logger: Logger? = nil
+    ) {
         self.source = source
         self.refreshMargin = refreshMargin
         self.now = now
+        self.logger = logger
     }
 
     public func credentials() async throws -> AWSCredentials {
         if let cached, !needsRefresh(cached) { return cached }
         let deadline = Deadline.current
         if let refreshing {
-            if Self.finishesInTime(refreshing.deadline, for: deadline) { return try await refreshing.task.value }
+            if Self.finishesInTime(refreshing.deadline, for: deadline) { return try await outcome(of: refreshing.task) }
             if let cached, !hasExpired(cached) { return cached }
         }
         // `Task` inherits task-local values, so the fetch runs under this caller's deadline.
         let task = Task { [source] in try await source.credentials() }
         refreshing = Refresh(task: task, deadline: deadline)
         defer { if refreshing?.task == task { refreshing = nil } }
-        let fresh = try await task.value
-        cached = fresh
-        return fresh
+        return try await outcome(of: task)
+    }
+
+    /// The fetch's credentials, now cached; or, when it fails, the cached ones while they
+    /// have not expired.
+    private func outcome(of task: Task<AWSCredentials, any Error>) async throws -> AWSCredentials {
+        do {
+            let fresh = try await task.value
+            cached = fresh
+            return fresh
+        } catch {
+            // Read after the wait: another caller's fetch may have cached newer ones meanwhile.
+            guard let cached, !hasExpired(cached) else { throw error }
+            var metadata: Logger.Metadata = ["error": .string("\(error)")]
+            if let expiration = cached.expiration {
+                metadata["expires_in_seconds"] = .stringConvertible(Int(expiration.timeIntervalSince(now())))
+            }
+            logger?.warning("AWS credentials refresh failed; using the cached credentials until they expire", metadata: metadata)
+            return cached
+        }
     }
 
     /// Forgets `rejected` and fetches anew, whatever its expiry says: AWS refused it as expired
