@@ -95,6 +95,10 @@ struct CredentialPrecedenceCrossCheckTests {
             credentials: "[work]\naws_access_key_id = WORKKEY\naws_secret_access_key = w\n", environment: ["AWS_PROFILE": "work"]
         ),
         Scenario(description: "a region written in the credentials file", credentials: defaultKeys + "region = sa-east-1\n"),
+        Scenario(
+            description: "AWS_PROFILE names a profile neither file has, keys in the environment", credentials: defaultKeys,
+            environment: envKeys.merging(["AWS_PROFILE": "missing"]) { $1 }
+        ),
     ]
 
     struct BotocoreVerdict: Decodable {

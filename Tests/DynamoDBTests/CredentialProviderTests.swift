@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import HTTPTypes
 import StoreTestSupport
 import Testing
@@ -113,6 +114,44 @@ import Testing
 
         let disabled = InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_DISABLED": "true"], httpClient: httpClient)
         await #expect(throws: CredentialError.self) { try await disabled.credentials() }
+    }
+
+    @Test func theChainLogsWhichSourceAnsweredOnceWithoutTheCredentials() async throws {
+        let logs = LogRecording()
+        let chain = CredentialProviderChain(
+            [
+                ("environment", EnvironmentCredentialProvider(environment: [:])),
+                ("fixed", StaticCredentialProvider(AWSCredentials(accessKeyID: "AKIDFIXED", secretAccessKey: "fixed-secret"))),
+            ],
+            logger: logs.logger
+        )
+        _ = try await chain.credentials()
+        _ = try await chain.credentials()
+        let entries = logs.entries
+        #expect(entries.count == 1)
+        #expect(entries.first?.level == .info)
+        #expect(entries.first?.metadata == ["credential_source": "fixed"])
+        #expect(entries.first.map { !"\($0.message)\($0.metadata)".contains("fixed-secret") } == true)
+    }
+
+    @Test func anAWSProfileThatNamesNoProfileIsRefusedEvenWithKeysInTheEnvironment() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try "[work]\naws_access_key_id = WORKKEY\naws_secret_access_key = w\n".write(toFile: folder.path("credentials"), atomically: true, encoding: .utf8)
+        let environment = [
+            "AWS_SHARED_CREDENTIALS_FILE": folder.path("credentials"), "AWS_CONFIG_FILE": folder.path("none"), "HOME": folder.path("home"),
+            "AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "envsecret", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+        func chain(_ profile: String?) -> CredentialProviderChain {
+            var environment = environment
+            environment["AWS_PROFILE"] = profile
+            return CredentialProviderChain.default(environment: environment, httpClient: httpClient)
+        }
+        let error = await #expect(throws: CredentialError.self) { try await chain("wrok").credentials() }
+        #expect(error?.isConfiguredSourceFailure == true)
+        #expect(error?.reason.contains("The config profile (wrok) could not be found") == true)
+        #expect(try await chain("work").resolve().source == "environment")
+        #expect(try await chain(nil).resolve().source == "environment", "an unset AWS_PROFILE may have no default profile")
     }
 
     @Test func temporaryCredentialsAreCachedAndRefreshedBeforeTheyExpire() async throws {

@@ -106,6 +106,32 @@ import Testing
         #expect(failed?.isConfiguredSourceFailure == true)
     }
 
+    @Test func theProgramNeverSeesTheWithheldVariablesButSeesTheConfiguredOnes() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // A variable this process inherited (the shell sets none of these itself) stands for a
+        // secret such as WEBHOOK_PASSWORD in the service's environment.
+        let shellOwn: Set = ["PATH", "PWD", "OLDPWD", "IFS", "PS1", "PS2", "PS4", "OPTIND", "PPID", "SHLVL", "_", "HOME"]
+        let inherited = try #require(
+            ProcessInfo.processInfo.environment.keys.sorted().first { name in
+                !shellOwn.contains(name) && !name.hasPrefix("AWS_") && name.first?.isLetter == true
+                    && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            }
+        )
+        let script = try Self.script(
+            folder, "env.sh",
+            #"printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s-%s"}' "${AWS_REGION:-unset}" "${WEBHOOK_PASSWORD:-unset}" "${"#
+                + inherited + #":-unset}""#
+        )
+        var environment = try Self.environment(folder, processLine: script)
+        environment["AWS_REGION"] = "eu-north-1"
+        environment["WEBHOOK_PASSWORD"] = "hunter2"
+        let provider = ProcessCredentialProvider(environment: environment, withheldVariables: ["WEBHOOK_PASSWORD", inherited])
+        let credentials = try await provider.credentials()
+        #expect(credentials.accessKeyID == "eu-north-1", "a variable set only in the configuration reaches the program")
+        #expect(credentials.secretAccessKey == "unset-unset")
+    }
+
     @Test func aFailedRefreshKeepsTheCachedCredentialsUntilTheyExpire() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -18,6 +18,7 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
     private let sts: STSClient
     private let httpClient: HTTPCredentialClient
     private let profile: String?
+    private let withheldFromProcesses: Set<String>
 
     /// The `credential_source` values the AWS SDKs define.
     public static let credentialSources = ["Environment", "EcsContainer", "Ec2InstanceMetadata"]
@@ -30,11 +31,17 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
     ///     source profile with a web identity).
     ///   - httpClient: For the container and instance-metadata sources.
     ///   - profile: The profile to start from; `nil` for the selected one.
-    public init(environment: [String: String], sts: STSClient, httpClient: HTTPCredentialClient, profile: String? = nil) {
+    ///   - withheldFromProcesses: Variables a source profile's `credential_process` never
+    ///     gets (see ``ProcessCredentialProvider``).
+    public init(
+        environment: [String: String], sts: STSClient, httpClient: HTTPCredentialClient, profile: String? = nil,
+        withheldFromProcesses: Set<String> = []
+    ) {
         self.environment = environment
         self.sts = sts
         self.httpClient = httpClient
         self.profile = profile
+        self.withheldFromProcesses = withheldFromProcesses
     }
 
     public func credentials() async throws -> AWSCredentials {
@@ -77,7 +84,7 @@ public struct AssumeRoleCredentialProvider: CredentialProvider {
             let chain = CredentialProviderChain([
                 ("web identity", WebIdentityCredentialProvider(environment: environment, sts: sts, profile: name, readsEnvironment: false)),
                 ("shared credentials file", ProfileCredentialProvider(environment: environment, profile: name, file: .credentials)),
-                ("credential process", ProcessCredentialProvider(environment: environment, profile: name)),
+                ("credential process", ProcessCredentialProvider(environment: environment, profile: name, withheldVariables: withheldFromProcesses)),
                 ("config file", ProfileCredentialProvider(environment: environment, profile: name, file: .config)),
             ])
             do {

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 
 /// Somewhere AWS credentials come from.
 public protocol CredentialProvider: Sendable {
@@ -50,12 +52,26 @@ public struct CredentialError: Error, Sendable, Hashable, CustomStringConvertibl
 /// ``CredentialError/isConfiguredSourceFailure``) passes to the next; one that is set up and
 /// fails ends the search with its error, as in the AWS SDKs: a role that STS refuses must not
 /// quietly become the instance's role.
+///
+/// With a logger, the source that answered is logged (`credential_source`) the first time,
+/// and again only when another source answers later, never the credentials themselves.
 public struct CredentialProviderChain: CredentialProvider {
     private let providers: [(name: String, provider: any CredentialProvider)]
+    private let profileEnvironment: [String: String]?
+    private let sourceLog: SourceLog?
 
     /// Creates a chain.
-    public init(_ providers: [(name: String, provider: any CredentialProvider)]) {
+    /// - Parameters:
+    ///   - providers: The sources, in order, each with the name logs and errors give it.
+    ///   - profileEnvironment: When set, the variables whose `AWS_PROFILE`, if set, must name a
+    ///     profile of the shared files (see ``SharedConfigFiles``), else no source is tried.
+    ///   - logger: Where the source that answered is reported.
+    public init(
+        _ providers: [(name: String, provider: any CredentialProvider)], profileEnvironment: [String: String]? = nil, logger: Logger? = nil
+    ) {
         self.providers = providers
+        self.profileEnvironment = profileEnvironment
+        self.sourceLog = logger.map(SourceLog.init)
     }
 
     public func credentials() async throws -> AWSCredentials {
@@ -66,10 +82,13 @@ public struct CredentialProviderChain: CredentialProvider {
     /// - Throws: ``CredentialError``: the set-up source's failure, or none found with every
     ///   source's reason.
     public func resolve() async throws -> (source: String, credentials: AWSCredentials) {
+        if let profileEnvironment { try SharedConfigFiles(environment: profileEnvironment).requireSelectedProfile() }
         var reasons: [String] = []
         for (name, provider) in providers {
             do {
-                return (name, try await provider.credentials())
+                let credentials = try await provider.credentials()
+                sourceLog?.report(name)
+                return (name, credentials)
             } catch let error as CredentialError where error.isConfiguredSourceFailure {
                 throw CredentialError.configuredSourceFailed("\(name): \(error.reason)")
             } catch let error as CredentialError {
@@ -89,19 +108,53 @@ extension CredentialProviderChain {
     /// file's keys; container credentials (ECS/EKS); EC2 instance metadata (IMDSv2).
     ///
     /// STS is called in the region ``AWSRegion/resolve(environment:)`` chooses, at
-    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` when set.
-    public static func `default`(environment: [String: String], httpClient: HTTPCredentialClient) -> CredentialProviderChain {
+    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` when set. An `AWS_PROFILE` that names no
+    /// profile in the shared files is refused before any source is tried, as the AWS CLI and
+    /// botocore refuse it, even when the environment holds keys.
+    /// - Parameters:
+    ///   - environment: The `AWS_*` variables (and `HOME`) the sources read.
+    ///   - httpClient: For STS, the container and instance metadata.
+    ///   - withheldFromProcesses: Variables a `credential_process` program must not see (the
+    ///     service's own secrets); see ``ProcessCredentialProvider``.
+    ///   - logger: Where the source that answered is reported.
+    public static func `default`(
+        environment: [String: String], httpClient: HTTPCredentialClient, withheldFromProcesses: Set<String> = [], logger: Logger? = nil
+    ) -> CredentialProviderChain {
         let sts = STSClient(region: AWSRegion.resolve(environment: environment).name, environment: environment, httpClient: httpClient.httpClient)
-        return CredentialProviderChain([
-            ("environment", EnvironmentCredentialProvider(environment: environment)),
-            ("assume role", AssumeRoleCredentialProvider(environment: environment, sts: sts, httpClient: httpClient)),
-            ("web identity", WebIdentityCredentialProvider(environment: environment, sts: sts)),
-            ("shared credentials file", ProfileCredentialProvider(environment: environment, file: .credentials)),
-            ("credential process", ProcessCredentialProvider(environment: environment)),
-            ("config file", ProfileCredentialProvider(environment: environment, file: .config)),
-            ("container", ContainerCredentialProvider(environment: environment, httpClient: httpClient)),
-            ("instance metadata", InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
-        ])
+        return CredentialProviderChain(
+            [
+                ("environment", EnvironmentCredentialProvider(environment: environment)),
+                (
+                    "assume role",
+                    AssumeRoleCredentialProvider(environment: environment, sts: sts, httpClient: httpClient, withheldFromProcesses: withheldFromProcesses)
+                ),
+                ("web identity", WebIdentityCredentialProvider(environment: environment, sts: sts)),
+                ("shared credentials file", ProfileCredentialProvider(environment: environment, file: .credentials)),
+                ("credential process", ProcessCredentialProvider(environment: environment, withheldVariables: withheldFromProcesses)),
+                ("config file", ProfileCredentialProvider(environment: environment, file: .config)),
+                ("container", ContainerCredentialProvider(environment: environment, httpClient: httpClient)),
+                ("instance metadata", InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient)),
+            ],
+            profileEnvironment: environment,
+            logger: logger
+        )
+    }
+}
+
+/// The last source a chain reported, so each change is logged once.
+private final class SourceLog: Sendable {
+    private let logger: Logger
+    private let lastSource = Mutex<String?>(nil)
+
+    init(_ logger: Logger) { self.logger = logger }
+
+    /// Logs `source` unless it is the one reported last.
+    func report(_ source: String) {
+        let isNew = lastSource.withLock { last in
+            defer { last = source }
+            return last != source
+        }
+        if isNew { logger.info("AWS credentials found", metadata: ["credential_source": .string(source)]) }
     }
 }
 

@@ -18,10 +18,16 @@ import Darwin
 /// `SecretAccessKey`, and optionally `SessionToken` and `Expiration` (ISO 8601), before which
 /// the cache asks again. Errors say what went wrong (exit status, timeout, which field)
 /// and never quote the output.
+///
+/// The program's environment is this process's, with the configured `environment` on top
+/// (so an `AWS_PROFILE` set only in `.env` reaches it too), less `withheldVariables`: botocore
+/// passes its whole environment, but this process holds secrets of its own (the service's
+/// passwords) that a credential helper has no business seeing.
 public struct ProcessCredentialProvider: CredentialProvider {
     private let environment: [String: String]
     private let profile: String?
     private let timeout: Duration
+    private let withheldVariables: Set<String>
 
     /// The most output read; a credentials document is a few hundred bytes.
     static let outputLimit = 64 * 1024
@@ -31,10 +37,18 @@ public struct ProcessCredentialProvider: CredentialProvider {
     ///   - environment: The variables that name the shared files and the profile.
     ///   - profile: The profile to read; `nil` for the selected one.
     ///   - timeout: How long the program may run when no deadline is earlier.
-    public init(environment: [String: String], profile: String? = nil, timeout: Duration = .seconds(30)) {
+    ///   - withheldVariables: Variables the program never gets, whether this process or
+    ///     `environment` has them.
+    public init(environment: [String: String], profile: String? = nil, timeout: Duration = .seconds(30), withheldVariables: Set<String> = []) {
         self.environment = environment
         self.profile = profile
         self.timeout = timeout
+        self.withheldVariables = withheldVariables
+    }
+
+    /// The program's environment: `inherited` with `configured` on top, less `withheld`.
+    static func childEnvironment(inherited: [String: String], configured: [String: String], withheld: Set<String>) -> [String: String] {
+        inherited.merging(configured) { _, configured in configured }.filter { !withheld.contains($0.key) }
     }
 
     public func credentials() async throws -> AWSCredentials {
@@ -54,12 +68,19 @@ public struct ProcessCredentialProvider: CredentialProvider {
         }
         var limit = timeout
         if let deadline = Deadline.current { limit = min(limit, deadline.remaining) }
-        let output = try await Self.run(program: program, arguments: Array(words.dropFirst()), timeout: limit, profile: name)
+        let childEnvironment = Self.childEnvironment(
+            inherited: ProcessInfo.processInfo.environment, configured: environment, withheld: withheldVariables
+        )
+        let output = try await Self.run(
+            program: program, arguments: Array(words.dropFirst()), environment: childEnvironment, timeout: limit, profile: name
+        )
         return try Self.parse(output, profile: name)
     }
 
     /// Runs the program and returns what it printed once it exits 0.
-    private static func run(program: String, arguments: [String], timeout: Duration, profile: String) async throws -> [UInt8] {
+    private static func run(
+        program: String, arguments: [String], environment: [String: String], timeout: Duration, profile: String
+    ) async throws -> [UInt8] {
         guard timeout > .zero else { throw CredentialError.configuredSourceFailed("credential_process of profile \(profile) not run: the request's deadline has passed") }
         guard let executable = executablePath(program) else {
             throw CredentialError.configuredSourceFailed("credential_process of profile \(profile): \(program) is not an executable file or on PATH")
@@ -67,6 +88,7 @@ public struct ProcessCredentialProvider: CredentialProvider {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = environment
         let standardOutput = Pipe()
         process.standardOutput = standardOutput
         process.standardError = FileHandle.nullDevice

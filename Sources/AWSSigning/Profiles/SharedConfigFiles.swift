@@ -16,6 +16,8 @@ public struct SharedConfigFiles: Sendable {
 
     /// The selected profile: `AWS_PROFILE`, else `default`.
     public let selectedProfile: String
+    /// Whether `AWS_PROFILE` chose ``selectedProfile`` (rather than the default).
+    public let isSelectedProfileExplicit: Bool
     /// The config file's path.
     public let configPath: String
     /// The credentials file's path.
@@ -34,7 +36,9 @@ public struct SharedConfigFiles: Sendable {
             if path.hasPrefix("~/") { return home + path.dropFirst() }
             return path
         }
-        selectedProfile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let explicitProfile = environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+        selectedProfile = explicitProfile ?? "default"
+        isSelectedProfileExplicit = explicitProfile != nil
         configPath = path("AWS_CONFIG_FILE", default: "\(home)/.aws/config")
         credentialsPath = path("AWS_SHARED_CREDENTIALS_FILE", default: "\(home)/.aws/credentials")
         configProfiles = Self.read(configPath).map(\.configProfiles) ?? [:]
@@ -60,6 +64,17 @@ public struct SharedConfigFiles: Sendable {
         let fromConfig = configProfiles[name], fromCredentials = credentialsProfiles[name]
         if fromConfig == nil && fromCredentials == nil { return nil }
         return (fromConfig ?? [:]).merging(fromCredentials ?? [:]) { _, fromCredentials in fromCredentials }
+    }
+
+    /// Refuses an `AWS_PROFILE` that names a profile neither file has, as the AWS CLI does;
+    /// the unset default (`default`) may be missing.
+    /// - Throws: ``CredentialError`` (a configured source's failure): "The config profile (NAME)
+    ///   could not be found".
+    public func requireSelectedProfile() throws(CredentialError) {
+        guard isSelectedProfileExplicit, profile(selectedProfile) == nil else { return }
+        throw CredentialError.configuredSourceFailed(
+            "The config profile (\(selectedProfile)) could not be found in \(configPath) or \(credentialsPath); AWS_PROFILE names it"
+        )
     }
 
     /// The path of `file`, for messages.
