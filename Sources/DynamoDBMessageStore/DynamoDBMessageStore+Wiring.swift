@@ -24,11 +24,14 @@ extension DynamoDBMessageStore {
         public var useDualStackEndpoint: Bool
         /// The `AWS_*` variables (and `HOME`) that the credential chain reads.
         public var awsEnvironment: [String: String]
+        /// The service's own secrets (its variables' names), which a `credential_process`
+        /// program never sees.
+        public var withheldVariables: Set<String>
 
         /// Creates settings.
         public init(
             tableName: String, region: String, endpoint: String? = nil, useFIPSEndpoint: Bool = false, useDualStackEndpoint: Bool = false,
-            awsEnvironment: [String: String] = [:]
+            awsEnvironment: [String: String] = [:], withheldVariables: Set<String> = []
         ) {
             self.tableName = tableName
             self.region = region
@@ -36,6 +39,7 @@ extension DynamoDBMessageStore {
             self.useFIPSEndpoint = useFIPSEndpoint
             self.useDualStackEndpoint = useDualStackEndpoint
             self.awsEnvironment = awsEnvironment
+            self.withheldVariables = withheldVariables
         }
 
         /// The URL the store's client sends to: ``endpoint`` when set, else the region's own
@@ -66,10 +70,13 @@ extension DynamoDBMessageStore {
     public static func makeClient(
         _ settings: Settings, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, logger: Logger
     ) throws -> DynamoDBClient {
-        let chain = CredentialProviderChain.default(environment: settings.awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared))
+        let chain = CredentialProviderChain.default(
+            environment: settings.awsEnvironment, httpClient: HTTPCredentialClient(httpClient: .shared),
+            withheldFromProcesses: settings.withheldVariables, logger: logger
+        )
         return try DynamoDBClient(
             configuration: .init(region: settings.region, endpoint: settings.endpointURL, metricsFactory: metricsFactory),
-            credentialProvider: CachingCredentialProvider(chain), logger: logger
+            credentialProvider: CachingCredentialProvider(chain, logger: logger), logger: logger
         )
     }
 

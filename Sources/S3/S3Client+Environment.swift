@@ -13,14 +13,21 @@ extension S3Client {
     ///   - environment: The `AWS_*` variables (and `HOME`) to read.
     ///   - configure: Changes to the rest of the configuration (thresholds, retries).
     ///   - httpClient: A pool to share; `nil` for one of the client's own.
+    ///   - withheldFromProcesses: Variables a `credential_process` program never sees (the
+    ///     service's own secrets).
     /// - Throws: ``S3Error`` when the endpoint is not an http or https URL.
     public convenience init(
         region: String, environment: [String: String], configure: (inout Configuration) -> Void = { _ in }, httpClient: HTTPClient? = nil,
-        logger: Logger
+        withheldFromProcesses: Set<String> = [], logger: Logger
     ) throws {
         var configuration = Configuration(region: region, endpoint: Configuration.endpointOverride(in: environment))
         configure(&configuration)
-        let chain = CredentialProviderChain.default(environment: environment, httpClient: HTTPCredentialClient(httpClient: .shared))
-        try self.init(configuration: configuration, credentialProvider: CachingCredentialProvider(chain), httpClient: httpClient, logger: logger)
+        let chain = CredentialProviderChain.default(
+            environment: environment, httpClient: HTTPCredentialClient(httpClient: .shared), withheldFromProcesses: withheldFromProcesses,
+            logger: logger
+        )
+        try self.init(
+            configuration: configuration, credentialProvider: CachingCredentialProvider(chain, logger: logger), httpClient: httpClient, logger: logger
+        )
     }
 }

@@ -171,7 +171,9 @@ public func openBlobStore(_ settings: AppConfiguration.Attachments, logger: Logg
             "AWS region for the attachment archive",
             metadata: ["region": .string(s3.region), "region_source": .string(resolved.name == s3.region ? resolved.source.description : "configured")]
         )
-        let client = try S3Client(region: s3.region, environment: s3.awsEnvironment, httpClient: .shared, logger: logger)
+        let client = try S3Client(
+            region: s3.region, environment: s3.awsEnvironment, httpClient: .shared, withheldFromProcesses: s3.withheldVariables, logger: logger
+        )
         return S3BlobStore(client: client, bucket: s3.bucket)
     }
 }

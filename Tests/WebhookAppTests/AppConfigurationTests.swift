@@ -82,7 +82,8 @@ import Testing
             "AWS_REGION": "ap-southeast-2", "STORE": "dynamodb", "DYNAMODB_TABLE": "qualia_messages-prod.v2",
         ]) { $1 })
         #expect(configuration.store == .dynamoDB(.init(
-            tableName: "qualia_messages-prod.v2", region: "ap-southeast-2", awsEnvironment: ["AWS_REGION": "ap-southeast-2"]
+            tableName: "qualia_messages-prod.v2", region: "ap-southeast-2", awsEnvironment: ["AWS_REGION": "ap-southeast-2"],
+            withheldVariables: AppConfiguration.secretVariables
         )))
     }
 
@@ -137,6 +138,33 @@ import Testing
         #expect(try settings([:])?.regionSource == "default")
         let error = #expect(throws: ConfigurationError.self) { try settings(["AWS_PROFILE": "bad"]) }
         #expect(error?.problems == ["the region of AWS profile bad must be a region name such as us-east-1"])
+    }
+
+    @Test func anAWSProfileThatNamesNoProfileStopsTheStart() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let environment = credentials.merging([
+            "STORE": "dynamodb", "DYNAMODB_TABLE": "messages", "AWS_CONFIG_FILE": folder.path("none"),
+            "AWS_SHARED_CREDENTIALS_FILE": folder.path("none"), "HOME": folder.path("home"), "AWS_PROFILE": "wrok",
+            "ATTACHMENT_STORE": "s3", "S3_BUCKET": "attachments",
+        ]) { $1 }
+        let error = #expect(throws: ConfigurationError.self) { try AppConfiguration(environment: environment) }
+        #expect(error?.problems.count == 1, "read by DynamoDB and S3, reported once")
+        #expect(error?.problems.first?.hasPrefix("The config profile (wrok) could not be found") == true)
+    }
+
+    @Test func aCredentialProcessIsDeniedTheServicesOwnCredentials() throws {
+        let environment = credentials.merging([
+            "STORE": "dynamodb", "DYNAMODB_TABLE": "messages", "ATTACHMENT_STORE": "s3", "S3_BUCKET": "attachments",
+            "READER_USERNAME": "reader", "READER_PASSWORD": "reader-secret",
+        ]) { $1 }
+        let configuration = try AppConfiguration(environment: environment)
+        guard case .dynamoDB(let settings) = configuration.store else { Issue.record("not DynamoDB"); return }
+        for name in ["WEBHOOK_PASSWORD", "WEBHOOK_PASSWORD_PREVIOUS", "READER_PASSWORD", "WEBHOOK_USERNAME", "READER_USERNAME"] {
+            #expect(settings.withheldVariables.contains(name))
+        }
+        guard case .s3(let s3) = configuration.attachments.store else { Issue.record("not S3"); return }
+        #expect(s3.withheldVariables == AppConfiguration.secretVariables)
     }
 
     @Test func dynamoDBNeedsATable() {

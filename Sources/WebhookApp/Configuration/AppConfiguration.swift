@@ -323,7 +323,8 @@ extension AppConfiguration {
                 endpoint: DynamoDBMessageStore.Settings.endpointOverride(in: reader.environment),
                 useFIPSEndpoint: reader.boolean("AWS_USE_FIPS_ENDPOINT", default: false),
                 useDualStackEndpoint: reader.boolean("AWS_USE_DUALSTACK_ENDPOINT", default: false),
-                awsEnvironment: reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" }
+                awsEnvironment: reader.environment.filter { $0.key.hasPrefix("AWS_") || $0.key == "HOME" },
+                withheldVariables: AppConfiguration.secretVariables
             )
         }
     }
@@ -397,7 +398,14 @@ extension AppConfiguration {
     /// `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the `region` of the profile (`AWS_PROFILE`,
     /// else `default`) in `AWS_CONFIG_FILE` (default `~/.aws/config`), then `us-east-1`.
     /// Checked to be a region name wherever it came from, since the start-up log shows it.
+    /// An `AWS_PROFILE` that names no profile in the shared files is refused here, at start,
+    /// as the AWS CLI refuses it.
     static func awsRegion(_ reader: inout EnvironmentReader) -> AWSRegion {
+        do {
+            try SharedConfigFiles(environment: reader.environment).requireSelectedProfile()
+        } catch {
+            reader.fail(error.reason)
+        }
         let region = AWSRegion.resolve(environment: reader.environment)
         if !isRegionName(region.name) {
             switch region.source {
@@ -408,6 +416,12 @@ extension AppConfiguration {
         }
         return region
     }
+
+    /// The variables that hold this service's own credentials. A `credential_process`
+    /// program never gets them: it needs the `AWS_*` variables, not the webhook's passwords.
+    public static let secretVariables: Set<String> = [
+        "WEBHOOK_USERNAME", "WEBHOOK_PASSWORD", "WEBHOOK_USERNAME_PREVIOUS", "WEBHOOK_PASSWORD_PREVIOUS", "READER_USERNAME", "READER_PASSWORD",
+    ]
 
     /// An AWS region name such as `us-east-1`: lowercase letters, digits and `-`.
     static func isRegionName(_ text: String) -> Bool {

@@ -103,12 +103,16 @@ extension AppConfiguration {
         /// The `AWS_*` variables (and `HOME`) that the endpoint override (`AWS_ENDPOINT_URL_S3`,
         /// then `AWS_ENDPOINT_URL`) and the credential chain read.
         public var awsEnvironment: [String: String]
+        /// The service's own secrets (``AppConfiguration/secretVariables``), which a
+        /// `credential_process` program never sees.
+        public var withheldVariables: Set<String>
 
         /// Creates settings.
-        public init(bucket: String, region: String = "us-east-1", awsEnvironment: [String: String] = [:]) {
+        public init(bucket: String, region: String = "us-east-1", awsEnvironment: [String: String] = [:], withheldVariables: Set<String> = []) {
             self.bucket = bucket
             self.region = region
             self.awsEnvironment = awsEnvironment
+            self.withheldVariables = withheldVariables
         }
 
         init(reading reader: inout EnvironmentReader) {
@@ -127,7 +131,8 @@ extension AppConfiguration {
             self.init(
                 bucket: bucket ?? "",
                 region: AppConfiguration.awsRegion(&reader).name,
-                awsEnvironment: environment
+                awsEnvironment: environment,
+                withheldVariables: AppConfiguration.secretVariables
             )
         }
 

@@ -51,6 +51,7 @@ struct EnvironmentReader {
     }
 
     mutating func fail(_ problem: String) {
-        problems.append(problem)
+        // Settings read by two parts (the AWS region, for DynamoDB and S3) report once.
+        if !problems.contains(problem) { problems.append(problem) }
     }
 }
