@@ -99,6 +99,14 @@ struct CredentialPrecedenceCrossCheckTests {
             description: "AWS_PROFILE names a profile neither file has, keys in the environment", credentials: defaultKeys,
             environment: envKeys.merging(["AWS_PROFILE": "missing"]) { $1 }
         ),
+        Scenario(
+            description: "an access key without its secret in the environment, keys in the file", credentials: defaultKeys,
+            environment: ["AWS_ACCESS_KEY_ID": "ENVKEY"]
+        ),
+        Scenario(
+            description: "a secret without its access key in the environment, keys in the file", credentials: defaultKeys,
+            environment: ["AWS_SECRET_ACCESS_KEY": "envsecret"]
+        ),
     ]
 
     struct BotocoreVerdict: Decodable {

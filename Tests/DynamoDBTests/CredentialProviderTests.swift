@@ -21,6 +21,19 @@ import Testing
         await #expect(throws: CredentialError.self) { try await EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID"]).credentials() }
     }
 
+    @Test func anAccessKeyWithoutItsSecretStopsTheChain() async throws {
+        let chain = CredentialProviderChain([
+            ("environment", EnvironmentCredentialProvider(environment: ["AWS_ACCESS_KEY_ID": "AKID"])),
+            ("fixed", StaticCredentialProvider(AWSCredentials(accessKeyID: "OTHER", secretAccessKey: "other"))),
+        ])
+        let error = await #expect(throws: CredentialError.self) { try await chain.credentials() }
+        #expect(error?.isConfiguredSourceFailure == true)
+        #expect(error?.reason.contains("AWS_SECRET_ACCESS_KEY is not") == true)
+        let secretOnly = EnvironmentCredentialProvider(environment: ["AWS_SECRET_ACCESS_KEY": "s"])
+        let notSetUp = await #expect(throws: CredentialError.self) { try await secretOnly.credentials() }
+        #expect(notSetUp?.isConfiguredSourceFailure == false, "botocore looks only for the access key")
+    }
+
     @Test func sharedCredentialsAndConfigFilesWithAWSProfile() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -169,6 +169,9 @@ public struct StaticCredentialProvider: CredentialProvider {
 }
 
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and, optionally, `AWS_SESSION_TOKEN`.
+///
+/// An access key without its secret is a configured source's failure, as botocore's
+/// `PartialCredentialsError` is: the chain must not go on to, say, the instance's role.
 public struct EnvironmentCredentialProvider: CredentialProvider {
     private let environment: [String: String]
 
@@ -176,9 +179,12 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
     public init(environment: [String: String]) { self.environment = environment }
 
     public func credentials() async throws -> AWSCredentials {
-        guard let accessKeyID = environment["AWS_ACCESS_KEY_ID"], !accessKeyID.isEmpty,
-            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty
-        else { throw CredentialError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set") }
+        guard let accessKeyID = environment["AWS_ACCESS_KEY_ID"], !accessKeyID.isEmpty else {
+            throw CredentialError("AWS_ACCESS_KEY_ID is not set")
+        }
+        guard let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty else {
+            throw CredentialError.configuredSourceFailed("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+        }
         let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: token)
     }
