@@ -167,6 +167,16 @@ import Testing
         #expect(try await chain(nil).resolve().source == "environment", "an unset AWS_PROFILE may have no default profile")
     }
 
+    @Test func anUnreachableSTSIsReportedWithoutTheEndpointsPassword() async throws {
+        // Port 9 on loopback: nothing listens, the connection is refused at once.
+        let sts = STSClient(region: "us-east-1", environment: ["AWS_ENDPOINT_URL_STS": "http://proxy-user:hunter2@127.0.0.1:9/?sig=s3cr3t"], httpClient: .shared)
+        let error = await #expect(throws: CredentialError.self) {
+            try await sts.assumeRoleWithWebIdentity(roleARN: "arn:aws:iam::123456789012:role/r", sessionName: "s", token: "t.t.t")
+        }
+        #expect(error?.reason.contains("127.0.0.1:9") == true, "\(error?.reason ?? "")")
+        #expect(error.map { !$0.reason.contains("hunter2") && !$0.reason.contains("s3cr3t") } == true, "\(error?.reason ?? "")")
+    }
+
     @Test func temporaryCredentialsAreCachedAndRefreshedBeforeTheyExpire() async throws {
         let expiry = Date(timeIntervalSince1970: 2_000_000_000)
         let server = LocalHTTPServer { _ in (.ok, Self.document(key: "ROTATING", expiration: "2033-05-18T03:33:20Z")) }

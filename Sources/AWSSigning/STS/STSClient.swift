@@ -103,7 +103,7 @@ public struct STSClient: Sendable {
             status = response.status
             answer = Array(buffer: try await response.body.collect(upTo: STSXMLReader.maximumBytes + 1))
         } catch {
-            throw CredentialError.configuredSourceFailed("STS \(action) at \(endpoint) failed: \(error)")
+            throw CredentialError.configuredSourceFailed("STS \(action) at \(STSEndpoint.withoutSecrets(endpoint)) failed: \(error)")
         }
         guard status == .ok else {
             if let error = STSAnswer.error(from: answer) {
