@@ -46,7 +46,8 @@ import Testing
         let provider = ProcessCredentialProvider(environment: try Self.environment(folder, processLine: script), timeout: .milliseconds(500))
         let started = ContinuousClock.now
         let error = await #expect(throws: CredentialError.self) { try await provider.credentials() }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Well before the program's own 30 s: it was killed (a loaded machine needs a few seconds).
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(error?.isConfiguredSourceFailure == true)
         #expect(error?.reason.contains("did not finish within") == true)
     }
@@ -86,9 +87,8 @@ import Testing
         defer { folder.remove() }
         let script = try Self.script(folder, "flood.sh", "exec yes SECRET-flood")
         let provider = ProcessCredentialProvider(environment: try Self.environment(folder, processLine: script), timeout: .seconds(20))
-        let started = ContinuousClock.now
         let error = await #expect(throws: CredentialError.self) { try await provider.credentials() }
-        #expect(ContinuousClock.now - started < .seconds(10), "stopped at the limit, not the timeout")
+        // Stopped at the limit: a timeout would say "did not finish within".
         #expect(error?.reason.contains("printed more than") == true)
         #expect(error.map { "\($0)" }?.contains("SECRET") == false)
     }
