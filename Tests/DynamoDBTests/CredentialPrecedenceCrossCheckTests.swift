@@ -140,7 +140,7 @@ struct CredentialPrecedenceCrossCheckTests {
         }
 
         let input = try JSONEncoder().encode(environments.map { ["env": $0] })
-        let result = try Python.run([Self.script.path], input: input)
+        let result = try await Python.run([Self.script.path], input: input)
         try #require(result.status == 0, "botocore_credentials.py failed: \(result.errors)")
         let verdicts = try JSONDecoder().decode([BotocoreVerdict].self, from: result.output)
         try #require(verdicts.count == Self.scenarios.count)
