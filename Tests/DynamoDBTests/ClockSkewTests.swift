@@ -118,7 +118,9 @@ struct SkewedDynamoDB {
                 #expect(status == "ACTIVE")
                 _ = try await client.describeTable("t")
                 _ = try await client.describeTable("t")
-                #expect(abs(client.signingClock.offset - serverAhead) < 5)
+                // Within a minute (AWS allows five): the server's `Date` has whole seconds, and a
+                // loaded machine reads the answer seconds after the server dated it.
+                #expect(abs(client.signingClock.offset - serverAhead) < 60)
             }
             // One refusal, then every request signed within the server's window.
             let signed = recording.received.compactMap(SkewedDynamoDB.signedAt)
@@ -129,7 +131,7 @@ struct SkewedDynamoDB {
         let corrections = logs.records.filter { $0.metadata["skew_seconds"] != nil }
         #expect(corrections.count == 1)
         let logged = corrections.first.flatMap { Double("\($0.metadata["skew_seconds"]!)") }
-        #expect(logged.map { abs($0 - serverAhead) < 5 } == true)
+        #expect(logged.map { abs($0 - serverAhead) < 60 } == true)
         #expect(corrections.first?.level == .warning)
         #expect(corrections.first?.metadata["operation"] == "DescribeTable")
         let retries = try metrics.expectCounter(DynamoDBClient.retriesMetric, [("operation", "DescribeTable"), ("reason", "clock_skew")])
@@ -146,7 +148,7 @@ struct SkewedDynamoDB {
                 credentialProvider: CachingCredentialProvider(source), logger: Logger(label: "test")
             ).shuttingDown { client in
                 _ = try await client.describeTable("t")
-                #expect(abs(client.signingClock.offset - 3600) < 5)
+                #expect(abs(client.signingClock.offset - 3600) < 60)
             }
             #expect(recording.received.count == 2)
         }
