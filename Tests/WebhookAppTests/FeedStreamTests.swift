@@ -231,8 +231,16 @@ import Testing
             }
             let marker = try #require(StreamedEvent(frame: #"{"cursor":"","kind":"","order_id":"","message_type":"","message_id":"","message":{}}"#))
             postsAnswered.append(marker)
-            let end = try await ending
-            #expect(end.closeCode == 1013, "closed with \(String(describing: end.closeCode)) after \(received.count) events")
+            // The server closes the stream with 1013. A client that has read nothing for a while
+            // may see that close as a reset instead (TCP drops what it had not read yet, the
+            // close frame with it); either way the server cut it off before the end.
+            let end: FeedStreamClient.Ending?
+            do {
+                end = try await ending
+            } catch let error as IOError where error.errnoCode == ECONNRESET {
+                end = nil
+            }
+            if let end { #expect(end.closeCode == 1013, "closed with \(String(describing: end.closeCode)) after \(received.count) events") }
             #expect(received.count < total)
 
             // Resuming from the last cursor received loses nothing and repeats nothing.
