@@ -54,7 +54,7 @@ enum ISO8601Timestamp {
             return nil
         }
         guard index == bytes.count else { return nil }
-        let days = daysSince1970(year: year, month: month, day: day)
+        let days = Int(AmzDate.daysSince1970(year: Int64(year), month: Int64(month), day: Int64(day)))
         let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
         return Date(timeIntervalSince1970: seconds)
     }
@@ -65,15 +65,5 @@ enum ISO8601Timestamp {
         case 4, 6, 9, 11: 30
         default: 31
         }
-    }
-
-    /// Howard Hinnant's `days_from_civil`, the inverse of ``AmzDate/civilDate(daysSince1970:)``.
-    private static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
-        let year = month <= 2 ? year - 1 : year
-        let era = (year >= 0 ? year : year - 399) / 400
-        let yearOfEra = year - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
