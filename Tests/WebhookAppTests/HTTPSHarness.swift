@@ -175,6 +175,14 @@ enum Certificates {
         return Chain(root: root, leaf: leaf, served: .init(certificatePath: fullChain, keyPath: leafKey))
     }
 
+    /// The paths a server is given (`served-cert.pem`, `served-key.pem`), holding a copy of
+    /// `pair` for now, so a test can renew them with ``install(_:as:)``.
+    static func served(_ pair: AppConfiguration.TLSFiles, in folder: TemporaryDirectory) throws -> AppConfiguration.TLSFiles {
+        let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
+        try install(pair, as: served)
+        return served
+    }
+
     /// Copies a pair onto the served paths, each file replaced by a rename as a deployment would.
     static func install(_ pair: AppConfiguration.TLSFiles, as served: AppConfiguration.TLSFiles) throws {
         for (from, to) in [(pair.certificatePath, served.certificatePath), (pair.keyPath, served.keyPath)] {

@@ -326,8 +326,7 @@ struct TLSTests {
         let first = try await Certificates.selfSigned("first", commonName: "first", in: folder)
         let second = try await Certificates.selfSigned("second", commonName: "second", in: folder)
         let stranger = try await Certificates.selfSigned("stranger", in: folder)
-        let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
-        try Certificates.install(first, as: served)
+        let served = try Certificates.served(first, in: folder)
         try await withHTTPSServer(served) { port, reloader, logs in
             let url = "https://127.0.0.1:\(port)/health"
             // A client that trusts only the first certificate, so it cannot open a connection
@@ -374,8 +373,7 @@ struct TLSTests {
         defer { folder.remove() }
         let first = try await Certificates.selfSigned("first", in: folder)
         let second = try await Certificates.selfSigned("second", in: folder)
-        let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
-        try Certificates.install(first, as: served)
+        let served = try Certificates.served(first, in: folder)
         try await withHTTPSServer(served, pollInterval: .milliseconds(100)) { port, _, logs in
             try Certificates.install(second, as: served)
             let deadline = ContinuousClock.now + .seconds(10)
@@ -419,8 +417,7 @@ struct TLSTests {
         defer { folder.remove() }
         let first = try await Certificates.selfSigned("first", in: folder)
         let second = try await Certificates.selfSigned("second", in: folder)
-        let served = AppConfiguration.TLSFiles(certificatePath: folder.path("served-cert.pem"), keyPath: folder.path("served-key.pem"))
-        try Certificates.install(first, as: served)
+        let served = try Certificates.served(first, in: folder)
         chmod(served.keyPath, 0o640)
         let port = try freeLoopbackPort()
         let server = try Binary.start(
