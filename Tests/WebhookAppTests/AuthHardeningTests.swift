@@ -16,7 +16,8 @@ import Testing
     @Test func repeatedFailuresLockOneAddressOutWithoutSlowingOthers() async throws {
         try await withService(.sqlite, configure: {
             $0.auth.failureLimit = 3
-            $0.auth.lockout = .seconds(1)
+            // Long enough that a loaded full run cannot outlast it before the locked request.
+            $0.auth.lockout = .seconds(5)
             $0.auth.clientAddressHeader = "X-Forwarded-For"
         }) { client, _, logs in
             let attacker = "203.0.113.7"
@@ -32,7 +33,7 @@ import Testing
             let someoneElse = try await client.postMessage(specExample(), headers: Self.from("198.51.100.2", validAuthorization))
             #expect(someoneElse.status == .ok)
 
-            try await Task.sleep(for: .milliseconds(1100))
+            try await Task.sleep(for: .milliseconds(5100))
             #expect(try await client.postMessage(specExample(), headers: Self.from(attacker, validAuthorization)).status == .ok)
 
             let lockoutLine = try #require(logs.lines.first { $0.contains("locked out") })
